@@ -1,0 +1,30 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+import { resolve } from 'node:path';
+
+// Cross-origin isolation makes SharedArrayBuffer available, which multi-threaded
+// onnxruntime-web WASM needs (BROWSER-NOTES.md). Both servers must send it.
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+export default defineConfig({
+  plugins: [react()],
+  server: { headers: isolation },
+  preview: { headers: isolation },
+  worker: { format: 'es' },
+  // onnxruntime-web ships its own wasm/mjs loaders; pre-bundling them breaks the
+  // `?url` asset imports that let ORT start its threads from the app's origin.
+  optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
+  build: {
+    target: 'es2022',
+    rollupOptions: {
+      input: {
+        main: resolve(__dirname, 'index.html'),
+        // engine-only page for the Playwright engine test (e2e/engine.spec.ts)
+        harness: resolve(__dirname, 'e2e/engine-harness.html'),
+      },
+    },
+  },
+});
