@@ -1,0 +1,283 @@
+// The GenARM engine: loads a suite (base, ARMs, and trajectory RMs on first use),
+// then runs one generation at a time with any of the four decoders. Plain
+// TypeScript over an injected Platform, so it runs in a Web Worker and under Node.
+import type {
+  BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ModelEntry, Objective, TokenRecord,
+} from './types';
+import { CausalLM } from './causal-lm';
+import { ProgressTracker } from './files';
+import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
+import type { Platform } from './platform';
+import { parseJsonBytes, tokenizerFromJson, type ChatTokenizer } from './tokenizer';
+import type { DecodeContext, DecodeOutcome, ResolvedSettings } from './decoders/context';
+import { decodeGenarm } from './decoders/genarm';
+import { decodeArgs } from './decoders/args';
+import { decodeBestOfN } from './decoders/bon';
+import { annotateWithArms } from './decoders/score';
+import { disposeCache, emptyCache } from './kv-cache';
+
+export const DEFAULT_SETTINGS: Omit<ResolvedSettings, 'prompt'> = {
+  weights: {},
+  decoder: 'genarm',
+  temperature: 1,
+  top_k: 0,
+  top_p: 1,
+  seed: 0,
+  max_tokens: 128,
+  stop: [],
+  args_k: 10,
+  args_w: 1.0,
+  bon_n: 4,
+  score_arms: true,
+};
+
+export interface LoadOptions {
+  suite: string;
+  /** explicit dtype; otherwise from manifest.preferred for the platform's backend */
+  dtype?: Dtype;
+  /** dtype order to try when none is given (the platform's preference) */
+  dtypePreference?: Dtype[];
+  onProgress?: (p: LoadProgress) => void;
+  /** load the trajectory RMs now rather than on the first ARGS / Best-of-N run */
+  loadRms?: boolean;
+  /** one warm-up step per model (compiles WebGPU shaders before the first token) */
+  warmup?: boolean;
+}
+
+export interface GenerateOptions {
+  signal?: AbortSignal;
+  onToken?: (t: TokenRecord) => void;
+  onStatus?: (message: string) => void;
+  /**
+   * With score_arms false: compute every ARM's token rewards after generation, in one
+   * pass per ARM, outside the timed decode (the CLI uses it so its JSON always has
+   * rewards while ms_per_token measures only the decoder's own cost).
+   */
+  rewardsAfter?: boolean;
+}
+
+export class Engine {
+  private rms: Partial<Record<Objective, CausalLM>> = {};
+  private rmLoading: Promise<void> | null = null;
+  private busy: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly platform: Platform,
+    readonly manifest: Manifest,
+    readonly models: SuiteModels,
+    readonly dtype: Dtype,
+    private readonly dtypeWhy: string,
+    readonly tokenizer: ChatTokenizer,
+    readonly base: CausalLM,
+    readonly arms: Partial<Record<Objective, CausalLM>>,
+    private readonly opts: LoadOptions,
+  ) {}
+
+  get backend(): BackendInfo {
+    const b = this.platform.backend;
+    return { ...b, dtype: this.dtype, reason: `${b.reason}; ${this.dtypeWhy}` };
+  }
+
+  static async load(platform: Platform, opts: LoadOptions): Promise<Engine> {
+    const progress = new ProgressTracker(opts.onProgress ?? (() => {}));
+    progress.setPhase('manifest');
+    const manifest = await platform.source.readManifest();
+    const models = resolveSuite(manifest, opts.suite);
+    const steering = [models.base, ...Object.values(models.arms)] as ModelEntry[];
+    const preference = opts.dtypePreference ?? platform.dtypePreference(manifest);
+    const { dtype, why } = chooseDtype(steering, preference, opts.dtype);
+
+    const tokFiles = [models.tokenizer.json, models.tokenizer.config];
+    const onnx = steering.map((e) => variantFile(e, dtype));
+    [...tokFiles, ...onnx].forEach((f) => progress.add(f));
+    progress.setPhase('download');
+    const fetchOne = async (f: (typeof onnx)[number], want: 'bytes' | 'any') => {
+      const data = await platform.source.fetch(f, want, (n, cached) => progress.update(f.path, n, cached));
+      progress.done(f.path);
+      return data;
+    };
+    const [tokJson, tokConfig] = (await Promise.all(tokFiles.map((f) => fetchOne(f, 'bytes')))) as Uint8Array[];
+    const tokenizer = tokenizerFromJson(parseJsonBytes(tokJson, tokFiles[0].path), parseJsonBytes(tokConfig, tokFiles[1].path));
+
+    // one model at a time: its bytes can be released before the next one downloads
+    const lms: CausalLM[] = [];
+    for (let i = 0; i < steering.length; i++) {
+      const data = await fetchOne(onnx[i], 'any');
+      progress.setPhase('session');
+      const session = await platform.createSession(data, steering[i], dtype, { kvOnDevice: true });
+      lms.push(new CausalLM(platform.ort, session, steering[i], platform.runner));
+      progress.setPhase('download');
+    }
+    const [base, ...armLms] = lms;
+    const arms: Partial<Record<Objective, CausalLM>> = {};
+    armLms.forEach((lm) => (arms[lm.entry.objective!] = lm));
+
+    const engine = new Engine(platform, manifest, models, dtype, why, tokenizer, base, arms, { ...opts, dtypePreference: preference });
+    if (opts.loadRms) await engine.ensureRms(progress);
+    if (opts.warmup) {
+      progress.setPhase('warmup');
+      await engine.warmup();
+    }
+    progress.setPhase('ready');
+    return engine;
+  }
+
+  /** Objectives with an ARM loaded. */
+  get objectives(): Objective[] {
+    return OBJECTIVES.filter((o) => this.arms[o]);
+  }
+
+  /** The trajectory RMs, loaded once (ARGS and Best-of-N need them). */
+  async ensureRms(progress?: ProgressTracker): Promise<void> {
+    if (Object.keys(this.models.rms).length === 0) {
+      throw new Error(`suite '${this.models.suite.id}' has no trajectory reward models in manifest.json`);
+    }
+    this.rmLoading ??= (async () => {
+      const tracker = progress ?? new ProgressTracker(this.opts.onProgress ?? (() => {}));
+      const entries = Object.values(this.models.rms) as ModelEntry[];
+      const preference = [this.dtype, ...(this.opts.dtypePreference ?? []), 'fp32', 'q8', 'q4'] as Dtype[];
+      for (const e of entries) {
+        const { dtype } = chooseDtype([e], preference);
+        const f = variantFile(e, dtype);
+        tracker.add(f);
+        tracker.setPhase('download');
+        const data = await this.platform.source.fetch(f, 'any', (n, c) => tracker.update(f.path, n, c));
+        tracker.done(f.path);
+        tracker.setPhase('session');
+        const session = await this.platform.createSession(data, e, dtype, { kvOnDevice: false });
+        this.rms[e.objective!] = new CausalLM(this.platform.ort, session, e, this.platform.runner);
+      }
+      tracker.setPhase('ready');
+    })();
+    try {
+      await this.rmLoading;
+    } catch (e) {
+      this.rmLoading = null; // let a later run retry
+      throw e;
+    }
+  }
+
+  /** One short forward per loaded model: WebGPU compiles its shaders here, not on the first token. */
+  async warmup(): Promise<void> {
+    for (const lm of [this.base, ...Object.values(this.arms), ...Object.values(this.rms)] as CausalLM[]) {
+      const r = await lm.forward([[this.base.arch.eos_token_ids[0] ?? 0]], emptyCache(this.platform.ort, lm.arch));
+      disposeCache(r.present);
+    }
+  }
+
+  resolveSettings(s: GenerateSettings): ResolvedSettings {
+    const merged = { ...DEFAULT_SETTINGS, ...stripUndefined(s) } as ResolvedSettings;
+    merged.stop = s.stop ?? [];
+    merged.weights = { ...(s.weights ?? {}) };
+    if (!(merged.temperature >= 0)) throw new Error(`temperature must be >= 0, got ${merged.temperature}`);
+    if (!(merged.max_tokens >= 1)) throw new Error(`max_tokens must be >= 1, got ${merged.max_tokens}`);
+    if (!(merged.top_p > 0 && merged.top_p <= 1)) throw new Error(`top_p must be in (0, 1], got ${merged.top_p}`);
+    for (const [o, w] of Object.entries(merged.weights)) {
+      if (!Number.isFinite(w)) throw new Error(`weight of ${o} must be a number, got ${w}`);
+      if (w !== 0 && merged.decoder === 'genarm' && !this.arms[o as Objective]) {
+        throw new Error(`weight ${w} for ${o}, but suite '${this.models.suite.id}' has no ${o} ARM loaded`);
+      }
+    }
+    return merged;
+  }
+
+  /**
+   * Generate one response. Runs are serialised: a call waits for the previous run to
+   * settle (abort it first through its signal to cancel it), since the models' caches
+   * and sessions belong to one run at a time.
+   */
+  generate(settings: GenerateSettings, opts: GenerateOptions = {}): Promise<GenerationResult> {
+    const run = this.busy.then(() => this.run(settings, opts));
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(settings: GenerateSettings, opts: GenerateOptions): Promise<GenerationResult> {
+    const s = this.resolveSettings(settings);
+    const signal = opts.signal ?? new AbortController().signal;
+    if ((s.decoder === 'args' || s.decoder === 'bon') && Object.values(s.weights).some((w) => w)) {
+      opts.onStatus?.('loading the trajectory reward models');
+      await this.ensureRms();
+    }
+    const t0 = performance.now();
+    let promptIds = this.tokenizer.encodeChat(s.prompt);
+    const context = Math.min(...[this.base, ...Object.values(this.arms), ...Object.values(this.rms)].map((m) => m!.arch.max_position));
+    let truncated = false;
+    if (s.max_tokens >= context) s.max_tokens = context - 1;
+    if (promptIds.length + s.max_tokens > context) {
+      promptIds = promptIds.slice(promptIds.length + s.max_tokens - context);
+      truncated = true;
+    }
+    let firstEmit = NaN;
+    const ctx: DecodeContext = {
+      ort: this.platform.ort,
+      tokenizer: this.tokenizer,
+      settings: s,
+      promptIds,
+      base: this.base,
+      arms: this.arms,
+      rms: this.rms,
+      eos: new Set(this.base.arch.eos_token_ids),
+      parallel: this.platform.parallel,
+      signal,
+      onToken: (t) => {
+        if (Number.isNaN(firstEmit)) firstEmit = performance.now();
+        opts.onToken?.(t);
+      },
+      onStatus: opts.onStatus ?? (() => {}),
+    };
+    const out: DecodeOutcome =
+      s.decoder === 'args' ? await decodeArgs(ctx) : s.decoder === 'bon' ? await decodeBestOfN(ctx) : await decodeGenarm(ctx);
+    const t1 = performance.now();
+
+    if (opts.rewardsAfter && !s.score_arms && out.tokens.length) {
+      const missing = Object.fromEntries(
+        this.objectives.filter((o) => out.tokens[0].rewards[o] === undefined).map((o) => [o, this.arms[o]!]),
+      );
+      await annotateWithArms(this.platform.ort, missing, promptIds, out.tokens);
+    }
+    return withRate({
+      text: out.text,
+      tokens: out.tokens,
+      finish_reason: out.finish_reason,
+      prompt_tokens: promptIds.length,
+      prompt_truncated: truncated,
+      ttft_ms: (Number.isNaN(firstEmit) ? t1 : firstEmit) - t0,
+      ms_per_token: msPerToken(out.tokens, s.decoder === 'bon' ? t1 - t0 : undefined),
+      tokens_per_s: 0,
+      backend: this.backend,
+      settings: { ...settings, ...s },
+      ...(out.rm_scores ? { rm_scores: out.rm_scores } : {}),
+    });
+  }
+
+  async dispose(): Promise<void> {
+    for (const lm of [this.base, ...Object.values(this.arms), ...Object.values(this.rms)] as CausalLM[]) {
+      await lm.session.release();
+    }
+    this.platform.dispose?.();
+  }
+}
+
+function withRate(r: GenerationResult): GenerationResult {
+  r.tokens_per_s = r.ms_per_token > 0 ? 1000 / r.ms_per_token : 0;
+  return r;
+}
+
+/**
+ * Decode cost per token: the mean step time after the first token (the first one
+ * carries the prompt's prefill, reported as ttft_ms). Best-of-N passes its whole wall
+ * time instead, spread over the winner's tokens, since it pays for N samples.
+ */
+function msPerToken(tokens: TokenRecord[], wall?: number): number {
+  if (tokens.length === 0) return 0;
+  if (wall !== undefined) return wall / tokens.length;
+  if (tokens.length === 1) return tokens[0].ms;
+  let sum = 0;
+  for (let i = 1; i < tokens.length; i++) sum += tokens[i].ms;
+  return sum / (tokens.length - 1);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

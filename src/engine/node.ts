@@ -1,0 +1,44 @@
+// The engine under Node: onnxruntime-node on the CPU, model files from a folder
+// (public/models by default), the same sha256 checks as the browser.
+import * as ort from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
+import type { InferenceSession } from 'onnxruntime-common';
+import { Engine, type LoadOptions } from './engine';
+import { dtypePreference } from './manifest';
+import { NodeFileSource } from './source-node';
+import type { Platform } from './platform';
+import { plainRunner, type OrtRuntime } from './ort';
+
+export interface NodePlatformOptions {
+  /** folder holding manifest.json */
+  modelsDir?: string;
+  /** intra-op threads per session; default: every core */
+  threads?: number;
+}
+
+export function createNodePlatform(opts: NodePlatformOptions = {}): Platform {
+  const threads = opts.threads ?? availableParallelism();
+  const source = new NodeFileSource(opts.modelsDir ?? 'public/models');
+  return {
+    ort: ort as unknown as OrtRuntime,
+    source,
+    backend: { backend: 'node-cpu', reason: `onnxruntime-node CPU, ${threads} thread${threads > 1 ? 's' : ''}`, threads, path: 'separate' },
+    dtypePreference: (m) => dtypePreference(m, 'node'),
+    runner: plainRunner,
+    // onnxruntime-node's run() executes synchronously on the JS thread: nothing to overlap
+    parallel: false,
+    async createSession(data, entry) {
+      const options = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' as const, intraOpNumThreads: threads, interOpNumThreads: 1 };
+      try {
+        const s = typeof data === 'string' ? await ort.InferenceSession.create(data, options) : await ort.InferenceSession.create(data, options);
+        return s as unknown as InferenceSession;
+      } catch (e) {
+        throw new Error(`model ${entry.id}: onnxruntime-node could not load it: ${(e as Error).message}`);
+      }
+    },
+  };
+}
+
+export async function loadNodeEngine(opts: LoadOptions & NodePlatformOptions): Promise<Engine> {
+  return Engine.load(createNodePlatform(opts), opts);
+}

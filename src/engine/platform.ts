@@ -1,0 +1,24 @@
+// What differs between the browser and Node: the runtime, where files come from,
+// how a session is made and run. The engine itself is the same code on both.
+import type { BackendInfo, Dtype, Manifest, ModelEntry } from './types';
+import type { FileData, FileSource } from './files';
+import type { InferenceSession, OrtRuntime, SessionRunner } from './ort';
+
+export interface Platform {
+  ort: OrtRuntime;
+  source: FileSource;
+  /** backend and why; the dtype is chosen per suite at load time */
+  backend: Omit<BackendInfo, 'dtype'>;
+  /** the order of dtypes to try on this backend (from manifest.preferred and f16 support) */
+  dtypePreference(manifest: Manifest): Dtype[];
+  runner: SessionRunner;
+  /** sessions may run concurrently (onnxruntime-node); ORT web serialises anyway */
+  parallel: boolean;
+  /**
+   * `kvOnDevice`: keep present.* where the backend computed them (GPU buffers under
+   * WebGPU). Trajectory RMs get false: ARGS tiles and slices their caches on the CPU.
+   */
+  createSession(data: FileData, entry: ModelEntry, dtype: Dtype, opts: { kvOnDevice: boolean }): Promise<InferenceSession>;
+  /** free platform resources (GPU device watchers) */
+  dispose?(): void;
+}

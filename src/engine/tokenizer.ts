@@ -1,0 +1,53 @@
+// The chat template and text <-> ids, from transformers.js. The tokenizer is built
+// from tokenizer.json / tokenizer_config.json bytes that the loader has already
+// verified (and cached), choosing the class the way AutoTokenizer does, so the files
+// are downloaded once and never fetched a second time behind the loader's back.
+import * as transformers from '@huggingface/transformers';
+
+export interface ChatTokenizer {
+  /** ids of the chat-templated prompt, with the assistant turn opened */
+  encodeChat(prompt: string): number[];
+  decode(ids: number[]): string;
+  /** the text of one token alone (for the top-5 alternatives), memoised */
+  tokenText(id: number): string;
+}
+
+type TokenizerCtor = new (json: unknown, config: unknown) => transformers.PreTrainedTokenizer;
+
+export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown>): ChatTokenizer {
+  // AutoTokenizer's rule: class named by tokenizer_class, "Fast" suffix dropped
+  const name = String(tokenizerConfig.tokenizer_class ?? 'PreTrainedTokenizer').replace(/Fast$/, '');
+  const classes = transformers as unknown as Record<string, TokenizerCtor | undefined>;
+  const Ctor = classes[name] ?? transformers.PreTrainedTokenizer;
+  const tok = new Ctor(tokenizerJson, tokenizerConfig);
+  const memo = new Map<number, string>();
+  return {
+    encodeChat(prompt) {
+      const ids = tok.apply_chat_template([{ role: 'user', content: prompt }], {
+        add_generation_prompt: true,
+        tokenize: true,
+        return_tensor: false,
+      }) as unknown as number[];
+      return Array.from(ids, Number);
+    },
+    decode(ids) {
+      return tok.decode(ids, { skip_special_tokens: true });
+    },
+    tokenText(id) {
+      let t = memo.get(id);
+      if (t === undefined) {
+        t = tok.decode([id], { skip_special_tokens: false });
+        memo.set(id, t);
+      }
+      return t;
+    },
+  };
+}
+
+export function parseJsonBytes(bytes: Uint8Array, path: string): any {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,177 @@
+// Types shared by the engine, the worker protocol, the UI and the CLI.
+// They are the boundary contracts of the project: change them deliberately.
+
+/** One file referenced by the manifest. Paths are relative to the manifest's folder. */
+export interface ManifestFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export type Dtype = 'fp32' | 'q4' | 'q8' | 'q4f16' | 'fp16';
+export type ModelRole = 'base' | 'arm' | 'rm';
+export type Objective = 'helpfulness' | 'harmlessness';
+
+/** Architecture facts the engine needs to build KV caches without reading config.json. */
+export interface ModelArch {
+  num_layers: number;
+  num_kv_heads: number;
+  head_dim: number;
+  hidden_size: number;
+  vocab_size: number;
+  max_position: number;
+  eos_token_ids: number[];
+}
+
+/** LoRA adapter of a base model, for the fused (issue 7) path. */
+export interface AdapterEntry {
+  /** model id of the base this adapter was trained on */
+  base: string;
+  rank: number;
+  alpha: number;
+  /** raw little-endian float32 tensors, layout described in the model pipeline's README */
+  file: ManifestFile;
+}
+
+export interface ModelEntry {
+  id: string;
+  role: ModelRole;
+  /** for role 'arm' and 'rm' */
+  objective?: Objective;
+  /** human label */
+  label: string;
+  /** id of the model whose folder holds tokenizer.json / tokenizer_config.json */
+  tokenizer: string;
+  /** folder (relative to the manifest) in transformers.js layout */
+  folder: string;
+  arch: ModelArch;
+  /** config.json, generation_config.json, tokenizer files (when this folder holds them) */
+  files: ManifestFile[];
+  /** onnx/model.onnx (fp32), onnx/model_q4.onnx, onnx/model_q8.onnx ... */
+  variants: Partial<Record<Dtype, ManifestFile>>;
+  /** present for ARMs that are LoRA fine-tunes of a base in this manifest */
+  adapter?: AdapterEntry;
+  /** true for the tiny random-weight test models */
+  tiny?: boolean;
+}
+
+/** A set of models that go together: one base, its ARMs and its trajectory RMs. */
+export interface ModelSuite {
+  id: string;
+  label: string;
+  base: string;
+  arms: Partial<Record<Objective, string>>;
+  rms: Partial<Record<Objective, string>>;
+  /** optional fused graph (issue 7): one batched graph for base + all ARMs */
+  fused?: { variants: Partial<Record<Dtype, ManifestFile>>; rows: string[] };
+}
+
+export interface Manifest {
+  version: 1;
+  created: string;
+  models: Record<string, ModelEntry>;
+  suites: Record<string, ModelSuite>;
+  /** preferred dtype per backend, from measurements in reports/models.json */
+  preferred: { webgpu: Dtype; webgpu_f16?: Dtype; wasm: Dtype; node: Dtype };
+}
+
+export type Backend = 'webgpu' | 'wasm' | 'node-cpu' | 'node-cuda';
+export type Decoder = 'genarm' | 'base' | 'args' | 'bon';
+
+export interface BackendInfo {
+  backend: Backend;
+  dtype: Dtype;
+  /** why this backend/dtype was chosen, in words, e.g. "no WebGPU adapter: WASM, 2 threads" */
+  reason: string;
+  threads?: number;
+  /** 'fused' when base + ARMs run as rows of one batched graph (issue 7) */
+  path?: 'fused' | 'separate';
+}
+
+export interface GenerateSettings {
+  /** chat messages; the engine applies the chat template */
+  prompt: string;
+  /** weight alpha_i per objective; 0 means the ARM is not run at all */
+  weights: Partial<Record<Objective, number>>;
+  decoder: Decoder;
+  /** 0 = greedy */
+  temperature: number;
+  top_k: number; // 0 = off
+  top_p: number; // 1 = off
+  seed: number;
+  max_tokens: number;
+  stop?: string[];
+  /** ARGS: candidates per step and reward weight */
+  args_k?: number;
+  args_w?: number;
+  /** Best-of-N: number of samples */
+  bon_n?: number;
+  /**
+   * Run every loaded ARM at each step for the record even when its weight is 0, so
+   * every token gets its rewards/shifts (costs one ARM forward per step each).
+   * Default true (the UI colours every token). When false, an ARM with weight 0 is
+   * not run at all and its reward is absent from the records of that run; the CLI
+   * and bench set it false when measuring cost.
+   */
+  score_arms?: boolean;
+}
+
+export interface Alternative {
+  id: number;
+  text: string;
+  /** probability under that distribution */
+  p: number;
+}
+
+/** Everything known about one generated token. */
+export interface TokenRecord {
+  index: number;
+  id: number;
+  text: string;
+  /** log pi_base(y_t | x, y_<t) */
+  logprob_base: number;
+  /** per objective: log pi_r(y_t | ...) (the ARM's token-level reward), for every loaded ARM */
+  rewards: Partial<Record<Objective, number>>;
+  /** per objective: log pi_r(y_t) - log pi_base(y_t) */
+  shifts: Partial<Record<Objective, number>>;
+  /** probability of the token under the distribution actually sampled from */
+  p_guided: number;
+  p_base: number;
+  top_base: Alternative[];
+  top_guided: Alternative[];
+  /** wall time of this decoding step */
+  ms: number;
+  /** ARGS only: trajectory RM reward of the sequence ending at this token, per objective run */
+  rm_rewards?: Partial<Record<Objective, number>>;
+}
+
+export interface GenerationResult {
+  text: string;
+  tokens: TokenRecord[];
+  finish_reason: 'eos' | 'length' | 'stop' | 'abort';
+  prompt_tokens: number;
+  /** prompt truncated from the left to fit the context */
+  prompt_truncated: boolean;
+  ttft_ms: number;
+  ms_per_token: number;
+  tokens_per_s: number;
+  backend: BackendInfo;
+  settings: GenerateSettings;
+  /** Best-of-N / ARGS: trajectory RM scores of the returned text */
+  rm_scores?: Partial<Record<Objective, number>>;
+}
+
+export interface FileProgress {
+  path: string;
+  loaded: number;
+  total: number;
+  cached: boolean;
+  done: boolean;
+}
+
+export interface LoadProgress {
+  files: FileProgress[];
+  loaded: number;
+  total: number;
+  phase: 'manifest' | 'download' | 'session' | 'warmup' | 'ready';
+}
