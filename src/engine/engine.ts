@@ -48,6 +48,8 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   onToken?: (t: TokenRecord) => void;
   onStatus?: (message: string) => void;
+  /** called once the prompt is tokenised, before the first token */
+  onStart?: (info: { prompt_tokens: number; prompt_truncated: boolean }) => void;
   /**
    * With score_arms false: compute every ARM's token rewards after generation, in one
    * pass per ARM, outside the timed decode (the CLI uses it so its JSON always has
@@ -208,6 +210,7 @@ export class Engine {
       promptIds = promptIds.slice(promptIds.length + s.max_tokens - context);
       truncated = true;
     }
+    opts.onStart?.({ prompt_tokens: promptIds.length, prompt_truncated: truncated });
     let firstEmit = NaN;
     const ctx: DecodeContext = {
       ort: this.platform.ort,

@@ -1,0 +1,162 @@
+// The engine in a browser worker: onnxruntime-web (the same 'onnxruntime-web/webgpu'
+// build transformers.js imports, so the bundle carries one runtime), its wasm/mjs
+// served by the app itself, WebGPU when an adapter exists, else multi-threaded WASM.
+import * as ort from 'onnxruntime-web/webgpu';
+import wasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
+import mjsUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
+import type { BackendInfo, Manifest, ModelEntry } from './types';
+import { dtypePreference } from './manifest';
+import { BrowserFileSource } from './source-browser';
+import { presentName } from './kv-cache';
+import type { Platform } from './platform';
+import type { Feeds, InferenceSession, OrtRuntime, Outputs } from './ort';
+
+// The few WebGPU types used here (the DOM lib in TypeScript 5.9 has none).
+interface GpuAdapterInfoLike { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean }
+interface GpuAdapterLike { features: { has(name: string): boolean }; info?: GpuAdapterInfoLike; isFallbackAdapter?: boolean }
+interface GpuLike { requestAdapter(o?: { powerPreference?: string }): Promise<GpuAdapterLike | null> }
+interface GpuDeviceLike { lost: Promise<{ reason?: string; message?: string }> }
+
+/** The GPU device was lost or a WebGPU session failed: the caller falls back to WASM. */
+export class GpuLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuLostError';
+  }
+}
+
+export interface BrowserPlatformOptions {
+  /** folder URL of manifest.json */
+  baseUrl: string;
+  /** force a backend (tests, fallback); default: WebGPU when there is an adapter */
+  backend?: 'webgpu' | 'wasm';
+  /** WASM threads; default: all cores when cross-origin isolated, else 1 */
+  threads?: number;
+  /** ORT log level; 0 prints which execution provider each node was placed on */
+  logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  notice?: (message: string) => void;
+}
+
+interface GpuProbe {
+  adapter: GpuAdapterLike | null;
+  shaderF16: boolean;
+  why: string;
+}
+
+async function probeWebGpu(): Promise<GpuProbe> {
+  const gpu = (navigator as Navigator & { gpu?: GpuLike }).gpu;
+  if (!gpu) return { adapter: null, shaderF16: false, why: 'navigator.gpu is not available' };
+  let adapter: GpuAdapterLike | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (e) {
+    return { adapter: null, shaderF16: false, why: `requestAdapter failed (${(e as Error).message})` };
+  }
+  if (!adapter) return { adapter: null, shaderF16: false, why: 'no WebGPU adapter' };
+  const info = adapter.info;
+  const name = [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown GPU';
+  const fallback = info?.isFallbackAdapter ?? adapter.isFallbackAdapter;
+  const shaderF16 = adapter.features.has('shader-f16');
+  return {
+    adapter,
+    shaderF16,
+    why: `WebGPU adapter: ${name}${fallback ? ' (software fallback adapter)' : ''}, ${shaderF16 ? 'with' : 'no'} shader-f16`,
+  };
+}
+
+function configureWasm(threads: number): void {
+  // local runtime files, never a CDN (transformers.js would point ORT at one)
+  ort.env.wasm.wasmPaths = { wasm: wasmUrl, mjs: mjsUrl };
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false; // already off the main thread
+}
+
+export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promise<Platform> {
+  const notice = opts.notice ?? (() => {});
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  const cores = navigator.hardwareConcurrency || 1;
+  const threads = opts.threads ?? (isolated ? Math.min(cores, 8) : 1);
+  configureWasm(threads);
+  const wasmWhy = `WASM, ${threads} thread${threads > 1 ? 's' : ''}${isolated ? '' : ' (page not cross-origin isolated)'}`;
+
+  let backend: BackendInfo['backend'] = 'wasm';
+  let shaderF16 = false;
+  let reason: string;
+  if (opts.backend === 'wasm') {
+    reason = `WASM requested: ${wasmWhy}`;
+  } else {
+    const probe = await probeWebGpu();
+    if (probe.adapter) {
+      backend = 'webgpu';
+      shaderF16 = probe.shaderF16;
+      reason = probe.why;
+    } else {
+      if (opts.backend === 'webgpu') throw new Error(`WebGPU requested but unavailable: ${probe.why}`);
+      reason = `${probe.why}: ${wasmWhy}`;
+    }
+  }
+
+  // Device loss turns every pending and later run into a rejection instead of a hang.
+  let lostReason: string | null = null;
+  let rejectLost: (e: Error) => void = () => {};
+  const lost = new Promise<never>((_, reject) => (rejectLost = reject));
+  lost.catch(() => {});
+  let watching = false;
+  const watchDevice = async () => {
+    if (watching || backend !== 'webgpu') return;
+    watching = true;
+    const device = (await ort.env.webgpu.device) as unknown as GpuDeviceLike | undefined;
+    device?.lost.then((info) => {
+      lostReason = `GPU device lost (${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''})`;
+      notice(lostReason);
+      rejectLost(new GpuLostError(lostReason));
+    });
+  };
+
+  const runner = async (session: InferenceSession, feeds: Feeds): Promise<Outputs> => {
+    if (backend !== 'webgpu') return session.run(feeds);
+    if (lostReason) throw new GpuLostError(lostReason);
+    try {
+      return await Promise.race([session.run(feeds), lost]);
+    } catch (e) {
+      if (e instanceof GpuLostError) throw e;
+      throw new GpuLostError(`WebGPU run failed: ${(e as Error).message}`);
+    }
+  };
+
+  return {
+    ort: ort as unknown as OrtRuntime,
+    source: new BrowserFileSource({ baseUrl: opts.baseUrl, notice }),
+    backend: { backend, reason, threads: backend === 'wasm' ? threads : undefined, path: 'separate' },
+    dtypePreference: (m: Manifest) => dtypePreference(m, backend === 'webgpu' ? 'webgpu' : 'wasm', shaderF16),
+    runner,
+    parallel: false,
+    async createSession(data, entry: ModelEntry, _dtype, { kvOnDevice }) {
+      if (typeof data === 'string') throw new Error('the browser platform loads models from bytes');
+      const gpuKv = backend === 'webgpu' && kvOnDevice;
+      const preferredOutputLocation = gpuKv
+        ? Object.fromEntries(
+            Array.from({ length: entry.arch.num_layers }, (_, i) => [presentName(i, 'key'), presentName(i, 'value')])
+              .flat()
+              .map((n) => [n, 'gpu-buffer' as const]),
+          )
+        : undefined;
+      try {
+        const session = await ort.InferenceSession.create(data, {
+          executionProviders: [backend],
+          graphOptimizationLevel: 'all',
+          ...(preferredOutputLocation ? { preferredOutputLocation } : {}),
+          ...(opts.logSeverityLevel !== undefined ? { logSeverityLevel: opts.logSeverityLevel } : {}),
+        });
+        await watchDevice();
+        return session as unknown as InferenceSession;
+      } catch (e) {
+        const msg = `model ${entry.id}: ${backend} session failed: ${(e as Error).message}`;
+        throw backend === 'webgpu' ? new GpuLostError(msg) : new Error(msg);
+      }
+    },
+    dispose() {
+      rejectLost(new GpuLostError('platform disposed'));
+    },
+  };
+}

@@ -1,0 +1,148 @@
+// Model files over HTTP, kept in Cache Storage once verified. A second visit reads
+// every file from the cache (and re-verifies it: a corrupt entry is dropped and
+// downloaded again). A failed, truncated or hash-mismatched download is retried
+// once, then reported naming the file; it is never cached.
+import type { Manifest, ManifestFile } from './types';
+import { ModelFileError, verifyBytes, type FileData, type FileSource } from './files';
+import { checkManifest } from './manifest';
+
+export const CACHE_NAME = 'genarm-models-v1';
+
+export interface BrowserSourceOptions {
+  /** folder URL of manifest.json, absolute or relative to the page ('/models/') */
+  baseUrl: string;
+  /** report things the user should know (cache quota, retries) */
+  notice?: (message: string) => void;
+}
+
+export class BrowserFileSource implements FileSource {
+  readonly location: string;
+  private readonly notice: (m: string) => void;
+
+  constructor(opts: BrowserSourceOptions) {
+    const base = opts.baseUrl.endsWith('/') ? opts.baseUrl : `${opts.baseUrl}/`;
+    this.location = new URL(base, self.location.href).href;
+    this.notice = opts.notice ?? (() => {});
+  }
+
+  private url(path: string): string {
+    return new URL(path, this.location).href;
+  }
+
+  /** The cache key carries the hash, so a rebuilt model never matches a stale entry. */
+  private key(file: ManifestFile): string {
+    return `${this.url(file.path)}?sha256=${file.sha256}`;
+  }
+
+  private async cache(): Promise<Cache | null> {
+    try {
+      return typeof caches === 'undefined' ? null : await caches.open(CACHE_NAME);
+    } catch {
+      return null; // e.g. an opaque origin: work uncached
+    }
+  }
+
+  async readManifest(): Promise<Manifest> {
+    const url = this.url('manifest.json');
+    const cache = await this.cache();
+    let res: Response | undefined;
+    try {
+      res = await fetch(url, { cache: 'no-cache' });
+    } catch {
+      // offline: a cached manifest still lets cached models load
+      res = (await cache?.match(url)) ?? undefined;
+      if (!res) throw new ModelFileError(`cannot fetch ${url} (offline, and no cached copy)`, 'manifest.json');
+      this.notice('offline: using the cached manifest');
+    }
+    if (!res.ok) throw new ModelFileError(`cannot fetch ${url}: HTTP ${res.status}`, 'manifest.json');
+    const text = await res.clone().text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // a dev server answers a missing file with index.html
+      throw new ModelFileError(`${url} is not JSON: no models at this address? (build them with npm run models)`, 'manifest.json');
+    }
+    const manifest = checkManifest(json);
+    await cache?.put(url, new Response(text, { headers: { 'Content-Type': 'application/json' } })).catch(() => {});
+    return manifest;
+  }
+
+  async fetch(file: ManifestFile, _want: 'bytes' | 'any', onProgress: (loaded: number, cached: boolean) => void): Promise<FileData> {
+    const cache = await this.cache();
+    const key = this.key(file);
+    const hit = await cache?.match(key);
+    if (hit) {
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      try {
+        await verifyBytes(file, bytes, 'Cache Storage');
+        onProgress(bytes.length, true);
+        return bytes;
+      } catch {
+        await cache!.delete(key);
+        this.notice(`cached ${file.path} was corrupt: downloading it again`);
+      }
+    }
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        const bytes = await this.download(file, (n) => onProgress(n, false));
+        await verifyBytes(file, bytes, this.url(file.path));
+        if (cache) await this.store(cache, key, file, bytes);
+        return bytes;
+      } catch (e) {
+        lastError = e;
+        onProgress(0, false);
+        if (attempt === 1) this.notice(`${file.path}: ${(e as Error).message}; retrying once`);
+      }
+    }
+    const msg = (lastError as Error)?.message ?? String(lastError);
+    throw lastError instanceof ModelFileError ? lastError : new ModelFileError(`${file.path}: ${msg}`, file.path);
+  }
+
+  private async download(file: ManifestFile, onBytes: (n: number) => void): Promise<Uint8Array> {
+    const url = this.url(file.path);
+    let res: Response;
+    try {
+      res = await fetch(url, { cache: 'no-store' });
+    } catch (e) {
+      throw new ModelFileError(`download of ${file.path} failed (${(e as Error).message})`, file.path);
+    }
+    if (res.status === 404) throw new ModelFileError(`missing model file ${file.path} (HTTP 404 at ${url})`, file.path);
+    if (!res.ok) throw new ModelFileError(`${file.path}: HTTP ${res.status} at ${url}`, file.path);
+    if ((res.headers.get('content-type') ?? '').includes('text/html') && !file.path.endsWith('.html')) {
+      throw new ModelFileError(`missing model file ${file.path} (the server answered with an HTML page at ${url})`, file.path);
+    }
+    if (!res.body) return new Uint8Array(await res.arrayBuffer());
+    // stream into one buffer of the manifest's size: progress without holding chunks twice
+    const out = new Uint8Array(file.bytes);
+    const reader = res.body.getReader();
+    let loaded = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (loaded + value.length > out.length) {
+        await reader.cancel();
+        throw new ModelFileError(`${file.path}: server sent more than the ${file.bytes} bytes in the manifest`, file.path);
+      }
+      out.set(value, loaded);
+      loaded += value.length;
+      onBytes(loaded);
+    }
+    return loaded === out.length ? out : out.subarray(0, loaded);
+  }
+
+  private async store(cache: Cache, key: string, file: ManifestFile, bytes: Uint8Array): Promise<void> {
+    try {
+      await cache.put(key, new Response(bytes as Uint8Array<ArrayBuffer>, { headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(file.bytes) } }));
+    } catch (e) {
+      // QuotaExceededError and the like: the model still runs, it just is not kept
+      this.notice(`could not cache ${file.path} (${(e as Error).name}): it will download again next visit`);
+    }
+  }
+}
+
+/** Drop every cached model file (a "clear cache" button). */
+export async function clearModelCache(): Promise<boolean> {
+  return typeof caches !== 'undefined' && caches.delete(CACHE_NAME);
+}

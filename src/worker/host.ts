@@ -1,0 +1,168 @@
+// The worker's logic, apart from the worker global so that it runs under Node too
+// (the concurrency tests drive it directly). One run at a time: a new generate or
+// load aborts the run in flight and waits for it to settle; every token event
+// carries its run's requestId, so two runs never mix.
+import type { GenerationResult } from '../engine/types';
+import { Engine } from '../engine/engine';
+import { ModelFileError } from '../engine/files';
+import type { Platform } from '../engine/platform';
+import type { AbortRequest, GenerateRequest, LoadRequest, WorkerEvent, WorkerRequest } from './protocol';
+
+/** Makes a platform for a load request; `fallback` forces WASM after a GPU failure. */
+export type PlatformFactory = (req: LoadRequest, notice: (m: string) => void, fallback: boolean) => Promise<Platform>;
+
+interface Run {
+  requestId: number;
+  controller: AbortController;
+  done: Promise<unknown>;
+}
+
+export class EngineHost {
+  private engine: Engine | null = null;
+  private lastLoad: LoadRequest | null = null;
+  private current: Run | null = null;
+  private loading: Promise<void> = Promise.resolve();
+  private notices: string[] = [];
+
+  constructor(
+    private readonly makePlatform: PlatformFactory,
+    private readonly post: (e: WorkerEvent) => void,
+    /** true when a failure can be a GPU failure worth a WASM retry (the browser) */
+    private readonly isGpuFailure: (e: unknown, engine: Engine | null) => boolean = () => false,
+  ) {}
+
+  handle(req: WorkerRequest): Promise<void> {
+    switch (req.type) {
+      case 'load':
+        return this.load(req);
+      case 'generate':
+        return this.generate(req);
+      case 'abort':
+        return this.abort(req);
+    }
+  }
+
+  private notice = (message: string) => {
+    this.notices.push(message);
+    this.post({ type: 'notice', message });
+  };
+
+  private async stopCurrent(): Promise<void> {
+    const run = this.current;
+    if (!run) return;
+    run.controller.abort();
+    await run.done.catch(() => {});
+  }
+
+  load(req: LoadRequest): Promise<void> {
+    this.loading = this.loading.then(() => this.doLoad(req, false));
+    return this.loading;
+  }
+
+  private async doLoad(req: LoadRequest, fallback: boolean): Promise<void> {
+    await this.stopCurrent();
+    const old = this.engine;
+    this.engine = null;
+    await old?.dispose().catch(() => {});
+    this.notices = fallback ? this.notices : [];
+    this.lastLoad = req;
+    let platform: Platform | null = null;
+    try {
+      platform = await this.makePlatform(req, this.notice, fallback);
+      this.engine = await Engine.load(platform, {
+        suite: req.suite,
+        dtype: fallback ? undefined : req.dtype,
+        loadRms: req.loadRms,
+        warmup: true,
+        onProgress: (progress) => this.post({ type: 'progress', progress }),
+      });
+      this.post({ type: 'ready', backend: this.engine.backend, manifest: this.engine.manifest, notices: [...this.notices] });
+    } catch (e) {
+      if (!fallback && this.isGpuFailure(e, null) && platform?.backend.backend === 'webgpu') {
+        this.notice(`WebGPU failed while loading (${(e as Error).message}): falling back to WASM`);
+        platform.dispose?.();
+        return this.doLoad(req, true);
+      }
+      this.post({
+        type: 'error',
+        message: (e as Error).message ?? String(e),
+        file: e instanceof ModelFileError ? e.file : undefined,
+        recoverable: true,
+      });
+    }
+  }
+
+  private async generate(req: GenerateRequest): Promise<void> {
+    const { requestId } = req;
+    const controller = new AbortController();
+    let settle!: () => void;
+    const run: Run = { requestId, controller, done: new Promise<void>((r) => (settle = r)) };
+    // registered before any await, so a request arriving next always cancels this one
+    const previous = this.current;
+    this.current = run;
+    try {
+      if (previous) {
+        previous.controller.abort();
+        await previous.done.catch(() => {});
+      }
+      await this.loading;
+      const engine = this.engine;
+      if (!engine) {
+        this.post({ type: 'error', requestId, message: 'no model loaded: send a load request first', recoverable: true });
+        return;
+      }
+      if (controller.signal.aborted) {
+        // superseded before it started: settle it without running anything
+        this.post({ type: 'done', requestId, result: emptyResult(engine, req) });
+        return;
+      }
+      let result: GenerationResult;
+      try {
+        result = await engine.generate(req.settings, {
+          signal: controller.signal,
+          onStart: (info) => this.post({ type: 'start', requestId, ...info }),
+          onToken: (token) => this.post({ type: 'token', requestId, token }),
+          onStatus: (message) => this.post({ type: 'status', requestId, message }),
+        });
+      } catch (e) {
+        const gpu = this.isGpuFailure(e, engine) && engine.backend.backend === 'webgpu';
+        this.post({
+          type: 'error',
+          requestId,
+          message: gpu ? `${(e as Error).message}: switching to WASM, run it again` : (e as Error).message ?? String(e),
+          file: e instanceof ModelFileError ? e.file : undefined,
+          recoverable: true,
+        });
+        if (gpu && this.lastLoad) {
+          this.notice('WebGPU failed during generation: reloading on WASM');
+          const req = this.lastLoad;
+          this.loading = this.loading.then(() => this.doLoad(req, true));
+        }
+        return;
+      }
+      this.post({ type: 'done', requestId, result });
+    } finally {
+      if (this.current === run) this.current = null;
+      settle();
+    }
+  }
+
+  private async abort(req: AbortRequest): Promise<void> {
+    if (this.current?.requestId === req.requestId) this.current.controller.abort();
+  }
+}
+
+function emptyResult(engine: Engine, req: GenerateRequest): GenerationResult {
+  return {
+    text: '',
+    tokens: [],
+    finish_reason: 'abort',
+    prompt_tokens: 0,
+    prompt_truncated: false,
+    ttft_ms: 0,
+    ms_per_token: 0,
+    tokens_per_s: 0,
+    backend: engine.backend,
+    settings: req.settings,
+  };
+}
