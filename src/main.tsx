@@ -1,13 +1,26 @@
-// Placeholder entry: the UI engineer replaces this with the app in src/ui.
+// Entry: wires the store to the engine worker and renders the demo page.
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { App } from './ui/App';
+import { configureEngine, useApp } from './store/store';
+import { createWorkerEngine } from './ui/engine-adapter';
+import './ui/styles.css';
 
-function Placeholder() {
-  return <p>GenARM web: the interface is being built.</p>;
+async function start() {
+  const params = new URLSearchParams(window.location.search);
+  if (import.meta.env.DEV && params.get('engine') === 'fake') {
+    // UI work without models: a deterministic stand-in engine (never in a production build)
+    const { FakeEngine } = await import('./store/fake-engine');
+    configureEngine(() => new FakeEngine({ msPerToken: 40 }));
+  } else {
+    configureEngine(createWorkerEngine);
+  }
+  createRoot(document.getElementById('root')!).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
+  void useApp.getState().init(window.location.search, `${import.meta.env.BASE_URL}models/`);
 }
 
-createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <Placeholder />
-  </StrictMode>,
-);
+void start();

@@ -1,0 +1,244 @@
+// Heatmap legend and mode toggle, the per-token reward chart and the weight sweep (recharts).
+import { useMemo, useState } from 'react';
+import {
+  Bar, CartesianGrid, ComposedChart, LabelList, Line, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart,
+  Tooltip, XAxis, YAxis, ZAxis,
+} from 'recharts';
+import type { Objective } from '../engine/types';
+import { useApp } from '../store/store';
+import { SWEEP_TOKENS, SWEEP_VALUES } from '../store/presets';
+import type { HeatMode, SweepPoint } from '../store/types';
+import { fmtNum, fmtSigned, heatDomain, heatGradientCss, heatValue, visibleToken } from './heat';
+
+const HEAT_OPTIONS: Array<{ id: HeatMode; label: string }> = [
+  { id: 'sum', label: 'Weighted sum' },
+  { id: 'helpfulness', label: 'Helpful shift' },
+  { id: 'harmlessness', label: 'Harmless shift' },
+];
+
+const COLOR: Record<Objective, string> = { helpfulness: '#2563eb', harmlessness: '#c2410c' };
+
+export function HeatLegend() {
+  const mode = useApp((s) => s.heat);
+  const setHeat = useApp((s) => s.setHeat);
+  const tokens = useApp((s) => s.guided.tokens);
+  const weights = useApp((s) => s.settings.weights);
+  const runWeights = useApp((s) => s.guided.settings?.weights);
+  const w = {
+    helpfulness: runWeights?.helpfulness ?? weights.helpfulness,
+    harmlessness: runWeights?.harmlessness ?? weights.harmlessness,
+  };
+  const domain = heatDomain(tokens.map((t) => heatValue(t, mode, w)));
+  return (
+    <section className="card legend" aria-labelledby="legend-title">
+      <div className="legend-top">
+        <h2 id="legend-title">Token colours</h2>
+        <div className="segmented" role="radiogroup" aria-label="Colour tokens by">
+          {HEAT_OPTIONS.map((o) => (
+            <label key={o.id} className={mode === o.id ? 'seg seg-on' : 'seg'}>
+              <input type="radio" name="heat" value={o.id} checked={mode === o.id} onChange={() => setHeat(o.id)} />
+              {o.label}
+            </label>
+          ))}
+        </div>
+      </div>
+      <p className="hint">
+        {mode === 'sum'
+          ? 'Each token of the guided answer is coloured by Σ α·(log π_r − log π_base): how much the weighted reward models pushed it, in nats.'
+          : `Each token is coloured by log π_r − log π_base for the ${mode} ARM: how much its preference training raised or lowered that token, in nats.`}
+        {' '}Hover or focus a token for details.
+      </p>
+      <div className="legend-scale">
+        <div className="legend-bar" style={{ background: heatGradientCss() }} aria-hidden="true" />
+        <div className="legend-ticks" aria-hidden="true">
+          <span>−{domain}</span><span>0</span><span>+{domain}</span>
+        </div>
+        <ul className="legend-words">
+          <li><span className="sw sw-neg" aria-hidden="true" /> <strong>Negative</strong>: the reward model likes this token less than the base does</li>
+          <li><span className="sw sw-neu" aria-hidden="true" /> <strong>Neutral</strong>: no change</li>
+          <li><span className="sw sw-pos" aria-hidden="true" /> <strong>Positive</strong>: the reward model likes this token more than the base does</li>
+        </ul>
+      </div>
+    </section>
+  );
+}
+
+export function RewardChart() {
+  const tokens = useApp((s) => s.guided.tokens);
+  const mode = useApp((s) => s.heat);
+  const runWeights = useApp((s) => s.guided.settings?.weights);
+  const [kind, setKind] = useState<'shift' | 'reward'>('shift');
+  const w = { helpfulness: runWeights?.helpfulness ?? 0, harmlessness: runWeights?.harmlessness ?? 0 };
+  const data = useMemo(() => tokens.map((t) => ({
+    i: t.index + 1,
+    text: visibleToken(t.text),
+    helpfulness: kind === 'shift' ? t.shifts.helpfulness : t.rewards.helpfulness,
+    harmlessness: kind === 'shift' ? t.shifts.harmlessness : t.rewards.harmlessness,
+    sum: heatValue(t, 'sum', w),
+  })), [tokens, kind, w.helpfulness, w.harmlessness]); // eslint-disable-line react-hooks/exhaustive-deps
+  const has = (o: Objective) => tokens.some((t) => typeof t.rewards[o] === 'number');
+  if (!tokens.length) return null;
+  return (
+    <section className="card chart" aria-labelledby="chart-title">
+      <div className="legend-top">
+        <h2 id="chart-title">Per-token reward along the guided answer</h2>
+        <div className="segmented" role="radiogroup" aria-label="Chart values">
+          <label className={kind === 'shift' ? 'seg seg-on' : 'seg'}>
+            <input type="radio" name="chart-kind" checked={kind === 'shift'} onChange={() => setKind('shift')} />shift
+          </label>
+          <label className={kind === 'reward' ? 'seg seg-on' : 'seg'}>
+            <input type="radio" name="chart-kind" checked={kind === 'reward'} onChange={() => setKind('reward')} />reward log π<sub>r</sub>
+          </label>
+        </div>
+      </div>
+      <div className="chart-box" role="img"
+        aria-label={`Line chart of each ARM's ${kind === 'shift' ? 'reward shift' : 'token reward'} over ${tokens.length} tokens`}>
+        <ResponsiveContainer width="100%" height={190}>
+          <ComposedChart data={data} margin={{ top: 8, right: 12, bottom: 4, left: -12 }}>
+            <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+            <XAxis dataKey="i" tick={{ fontSize: 11 }} interval="preserveStartEnd" />
+            <YAxis tick={{ fontSize: 11 }} width={44} />
+            <ReferenceLine y={0} stroke="#9ca3af" />
+            <Tooltip content={<ChartTip kind={kind} />} />
+            {kind === 'shift' && mode === 'sum' && <Bar dataKey="sum" name="weighted sum" fill="#a7f3d0" isAnimationActive={false} />}
+            {has('helpfulness') && <Line type="monotone" dataKey="helpfulness" name="helpfulness" stroke={COLOR.helpfulness} dot={false} strokeWidth={2} isAnimationActive={false} />}
+            {has('harmlessness') && <Line type="monotone" dataKey="harmlessness" name="harmlessness" stroke={COLOR.harmlessness} dot={false} strokeWidth={2} isAnimationActive={false} />}
+          </ComposedChart>
+        </ResponsiveContainer>
+      </div>
+      <p className="hint chart-key">
+        <span className="key" style={{ background: COLOR.helpfulness }} /> helpfulness
+        <span className="key" style={{ background: COLOR.harmlessness }} /> harmlessness
+        {kind === 'shift' && mode === 'sum' && <><span className="key" style={{ background: '#a7f3d0' }} /> weighted sum</>}
+        {' · '}x: token position; y: {kind === 'shift' ? 'log π_r − log π_base (nats)' : 'log π_r (nats, only comparable between tokens at the same position)'}
+      </p>
+    </section>
+  );
+}
+
+interface TipProps { active?: boolean; payload?: Array<{ payload: { i: number; text: string; helpfulness?: number; harmlessness?: number; sum?: number } }>; kind: 'shift' | 'reward' }
+
+function ChartTip({ active, payload, kind }: TipProps) {
+  if (!active || !payload?.length) return null;
+  const d = payload[0].payload;
+  const f = kind === 'shift' ? fmtSigned : fmtNum;
+  return (
+    <div className="chart-tip">
+      <div><strong>#{d.i}</strong> <code>{d.text}</code></div>
+      <div>helpfulness {f(d.helpfulness)}</div>
+      <div>harmlessness {f(d.harmlessness)}</div>
+      {kind === 'shift' && d.sum !== undefined && <div>weighted {fmtSigned(d.sum)}</div>}
+    </div>
+  );
+}
+
+export function Sweep() {
+  const sweep = useApp((s) => s.sweep);
+  const run = useApp((s) => s.runSweep);
+  const cancel = useApp((s) => s.cancelSweep);
+  const ready = useApp((s) => s.load.status === 'ready');
+  const empty = useApp((s) => s.settings.prompt.trim() === '');
+  const [metric, setMetric] = useState<'meanReward' | 'meanShift'>('meanShift');
+  const running = sweep.status === 'running';
+  const n = SWEEP_VALUES.length;
+  const points = sweep.points.map((p) => ({
+    x: p[metric].harmlessness,
+    y: p[metric].helpfulness,
+    z: p.weights.helpfulness + p.weights.harmlessness,
+    label: `(${p.weights.helpfulness},${p.weights.harmlessness})`,
+    p,
+  })).filter((d) => typeof d.x === 'number' && typeof d.y === 'number');
+  return (
+    <section className="card sweep" aria-labelledby="sweep-title">
+      <div className="legend-top">
+        <h2 id="sweep-title">Trade-off between the two objectives</h2>
+        <div className="sweep-buttons">
+          {running
+            ? <button type="button" className="btn" onClick={cancel}>Cancel sweep</button>
+            : <button type="button" className="btn" disabled={!ready || empty} onClick={() => void run()}>Run weight sweep</button>}
+        </div>
+      </div>
+      <p className="hint">
+        Runs GenARM on the current prompt for a {n}×{n} grid of weights α ∈ {'{'}{SWEEP_VALUES.join(', ')}{'}'} with{' '}
+        {SWEEP_TOKENS} tokens each and plots the mean per-token score of each ARM: the paper's multi-objective front,
+        from one pair of ARMs and no retraining.
+      </p>
+      {(running || sweep.points.length > 0) && (
+        <p className="sweep-progress" aria-live="polite">
+          {running ? `Running ${(sweep.current ?? 0) + 1} of ${sweep.grid.length}…` :
+            sweep.status === 'cancelled' ? `Cancelled after ${sweep.points.length} of ${sweep.grid.length}.` :
+            sweep.status === 'error' ? `Failed: ${sweep.error}` : `Done: ${sweep.points.length} runs.`}
+        </p>
+      )}
+      {points.length > 0 && (
+        <>
+          <div className="segmented" role="radiogroup" aria-label="Sweep metric">
+            <label className={metric === 'meanShift' ? 'seg seg-on' : 'seg'}>
+              <input type="radio" name="sweep-metric" checked={metric === 'meanShift'} onChange={() => setMetric('meanShift')} />mean shift
+            </label>
+            <label className={metric === 'meanReward' ? 'seg seg-on' : 'seg'}>
+              <input type="radio" name="sweep-metric" checked={metric === 'meanReward'} onChange={() => setMetric('meanReward')} />mean reward log π<sub>r</sub>
+            </label>
+          </div>
+          <div className="chart-box" role="img" aria-label={`Scatter plot of ${points.length} sweep runs; the table below lists them`}>
+            <ResponsiveContainer width="100%" height={260}>
+              <ScatterChart margin={{ top: 16, right: 24, bottom: 24, left: 4 }}>
+                <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+                <XAxis type="number" dataKey="x" name="harmlessness" tick={{ fontSize: 11 }} domain={['auto', 'auto']}
+                  tickFormatter={(v: number) => v.toFixed(2)}
+                  label={{ value: 'harmlessness →', position: 'insideBottom', offset: -12, fontSize: 12 }} />
+                <YAxis type="number" dataKey="y" name="helpfulness" tick={{ fontSize: 11 }} domain={['auto', 'auto']} width={52}
+                  tickFormatter={(v: number) => v.toFixed(2)}
+                  label={{ value: 'helpfulness →', angle: -90, position: 'insideLeft', offset: 12, fontSize: 12 }} />
+                <ZAxis type="number" dataKey="z" range={[40, 160]} />
+                <Tooltip content={<SweepTip />} />
+                <Scatter data={points} fill="#0f766e" isAnimationActive={false}>
+                  <LabelList dataKey="label" position="top" style={{ fontSize: 10, fill: '#374151' }} />
+                </Scatter>
+              </ScatterChart>
+            </ResponsiveContainer>
+          </div>
+          <SweepTable points={sweep.points} metric={metric} />
+        </>
+      )}
+    </section>
+  );
+}
+
+function SweepTip({ active, payload }: { active?: boolean; payload?: Array<{ payload: { label: string; x: number; y: number; p: SweepPoint } }> }) {
+  if (!active || !payload?.length) return null;
+  const d = payload[0].payload;
+  return (
+    <div className="chart-tip chart-tip-wide">
+      <div><strong>α = {d.label}</strong></div>
+      <div>helpfulness {fmtNum(d.y)} · harmlessness {fmtNum(d.x)}</div>
+      <div className="tip-text">{d.p.text}</div>
+    </div>
+  );
+}
+
+function SweepTable({ points, metric }: { points: SweepPoint[]; metric: 'meanReward' | 'meanShift' }) {
+  return (
+    <details className="sweep-table">
+      <summary>Table of the {points.length} runs</summary>
+      <div className="table-scroll">
+        <table>
+          <thead>
+            <tr><th scope="col">α help</th><th scope="col">α harm</th><th scope="col">help</th><th scope="col">harm</th><th scope="col">answer</th></tr>
+          </thead>
+          <tbody>
+            {points.map((p, i) => (
+              <tr key={i}>
+                <td>{p.weights.helpfulness}</td>
+                <td>{p.weights.harmlessness}</td>
+                <td>{fmtNum(p[metric].helpfulness)}</td>
+                <td>{fmtNum(p[metric].harmlessness)}</td>
+                <td className="cell-text">{p.text}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </details>
+  );
+}

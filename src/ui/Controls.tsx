@@ -1,0 +1,294 @@
+// Prompt, presets, Generate/Stop, the two ARM weights and the sampling settings.
+import { useRef } from 'react';
+import type { Decoder, Objective } from '../engine/types';
+import { availableObjectives, hasRewardModels, useApp } from '../store/store';
+import { PROMPT_PRESETS, WEIGHT_PRESETS } from '../store/presets';
+
+const OBJ_LABEL: Record<Objective, string> = { helpfulness: 'Helpfulness', harmlessness: 'Harmlessness' };
+
+const DECODERS: Array<{ id: Decoder; label: string; note: string }> = [
+  { id: 'genarm', label: 'GenARM', note: 'base log-probs plus the weighted ARM log-probs, one ARM forward per token' },
+  { id: 'base', label: 'Base only', note: 'the base model alone: both columns show the same answer' },
+  { id: 'args', label: 'ARGS', note: 'rescore the top-k next tokens with a trajectory reward model' },
+  { id: 'bon', label: 'Best-of-N', note: 'sample N whole answers, keep the one the reward models score best' },
+];
+
+export function PromptBox() {
+  const prompt = useApp((s) => s.settings.prompt);
+  const setPrompt = useApp((s) => s.setPrompt);
+  const generate = useApp((s) => s.generate);
+  const ready = useApp((s) => s.load.status === 'ready');
+  const empty = prompt.trim() === '';
+  return (
+    <div className="field prompt-field">
+      <label htmlFor="prompt" className="field-label">Prompt</label>
+      <textarea
+        id="prompt"
+        value={prompt}
+        rows={3}
+        spellCheck
+        placeholder="Ask the model something…"
+        aria-describedby="prompt-hint"
+        onChange={(e) => setPrompt(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && !empty && ready) {
+            e.preventDefault();
+            void generate();
+          }
+        }}
+      />
+      <p id="prompt-hint" className="hint">
+        {empty ? 'Type a prompt to enable Generate.' : 'Ctrl+Enter generates. The chat template is applied for you.'}
+      </p>
+    </div>
+  );
+}
+
+export function PromptPresets() {
+  const setPrompt = useApp((s) => s.setPrompt);
+  const generate = useApp((s) => s.generate);
+  const ready = useApp((s) => s.load.status === 'ready');
+  const current = useApp((s) => s.settings.prompt);
+  const group = (kind: 'helpful' | 'harmful', title: string) => (
+    <div className="preset-group" role="group" aria-labelledby={`presets-${kind}`}>
+      <span id={`presets-${kind}`} className="preset-title">{title}</span>
+      <div className="chips">
+        {PROMPT_PRESETS.filter((p) => p.kind === kind).map((p) => (
+          <button
+            key={p.label}
+            type="button"
+            className={`chip chip-${kind}`}
+            aria-pressed={current === p.prompt}
+            title={p.prompt}
+            onClick={() => {
+              setPrompt(p.prompt);
+              if (ready) void generate();
+            }}
+          >
+            {p.label}
+          </button>
+        ))}
+      </div>
+    </div>
+  );
+  return (
+    <div className="presets">
+      {group('helpful', 'Everyday questions')}
+      {group('harmful', 'Risky requests')}
+    </div>
+  );
+}
+
+export function RunButtons() {
+  const generate = useApp((s) => s.generate);
+  const stop = useApp((s) => s.stop);
+  const ready = useApp((s) => s.load.status === 'ready');
+  const empty = useApp((s) => s.settings.prompt.trim() === '');
+  const running = useApp((s) => isBusy(s.base.status) || isBusy(s.guided.status));
+  return (
+    <div className="run-buttons">
+      <button
+        type="button"
+        className="btn btn-primary"
+        disabled={!ready || empty}
+        title={!ready ? 'Waiting for the models' : empty ? 'Type a prompt first' : undefined}
+        onClick={() => void generate()}
+      >
+        Generate
+      </button>
+      <button type="button" className="btn" disabled={!running} onClick={stop}>
+        Stop
+      </button>
+    </div>
+  );
+}
+
+function isBusy(s: string) {
+  return s === 'running' || s === 'waiting';
+}
+
+/** A range input that regenerates live when released (keyboard, pointer or programmatic change). */
+function LiveRange(props: {
+  id: string; label: string; value: number; min: number; max: number; step: number;
+  disabled?: boolean; describedBy?: string; onValue: (v: number) => void; format?: (v: number) => string;
+}) {
+  const schedule = useApp((s) => s.scheduleRegenerate);
+  const dragging = useRef(false);
+  const fmt = props.format ?? ((v: number) => v.toFixed(1));
+  return (
+    <div className="field range-field">
+      <div className="range-head">
+        <label htmlFor={props.id} className="field-label">{props.label}</label>
+        <output htmlFor={props.id} className="range-value" aria-hidden="true">{fmt(props.value)}</output>
+      </div>
+      <input
+        id={props.id}
+        type="range"
+        min={props.min}
+        max={props.max}
+        step={props.step}
+        value={props.value}
+        disabled={props.disabled}
+        aria-describedby={props.describedBy}
+        aria-valuetext={fmt(props.value)}
+        onPointerDown={() => { dragging.current = true; }}
+        onPointerUp={() => { dragging.current = false; schedule(); }}
+        onPointerCancel={() => { dragging.current = false; }}
+        onChange={(e) => {
+          props.onValue(Number(e.target.value));
+          if (!dragging.current) schedule();
+        }}
+      />
+    </div>
+  );
+}
+
+export function WeightControls() {
+  const weights = useApp((s) => s.settings.weights);
+  const setWeight = useApp((s) => s.setWeight);
+  const setWeights = useApp((s) => s.setWeights);
+  const schedule = useApp((s) => s.scheduleRegenerate);
+  const decoder = useApp((s) => s.settings.decoder);
+  const available = useApp((s) => availableObjectives(s).join(','));
+  const loaded = useApp((s) => !!s.load.manifest);
+  const avail = available.split(',').filter(Boolean) as Objective[];
+  const inactive = decoder === 'base' || decoder === 'bon';
+  return (
+    <fieldset className="weights">
+      <legend>ARM weights α</legend>
+      <p className="hint" id="weights-hint">
+        {inactive
+          ? `Not used by the ${decoder === 'base' ? 'base-only' : 'Best-of-N'} decoder.`
+          : 'How strongly each reward model steers every next token (0 = not at all).'}
+      </p>
+      {(['helpfulness', 'harmlessness'] as Objective[]).map((o) => {
+        const missing = loaded && !avail.includes(o);
+        return (
+          <div key={o} className={`weight weight-${o}`}>
+            <LiveRange
+              id={`w-${o}`}
+              label={OBJ_LABEL[o]}
+              value={weights[o]}
+              min={0}
+              max={5}
+              step={0.1}
+              describedBy={missing ? `w-${o}-missing` : 'weights-hint'}
+              onValue={(v) => setWeight(o, v)}
+            />
+            {missing && <p className="hint warn" id={`w-${o}-missing`}>This suite has no {o} ARM yet.</p>}
+          </div>
+        );
+      })}
+      <div className="chips weight-presets" role="group" aria-labelledby="weight-presets-title">
+        <span id="weight-presets-title" className="preset-title">Paper settings (help, harm)</span>
+        {WEIGHT_PRESETS.map((p) => {
+          const on = p.weights.helpfulness === weights.helpfulness && p.weights.harmlessness === weights.harmlessness;
+          return (
+            <button
+              key={p.label}
+              type="button"
+              className="chip chip-weights"
+              aria-pressed={on}
+              title={p.title}
+              aria-label={`Weights ${p.label}: ${p.title}`}
+              onClick={() => { setWeights(p.weights); schedule(); }}
+            >
+              {p.label}
+            </button>
+          );
+        })}
+      </div>
+    </fieldset>
+  );
+}
+
+export function SamplingControls() {
+  const s = useApp((st) => st.settings);
+  const setDecoder = useApp((st) => st.setDecoder);
+  const setTemperature = useApp((st) => st.setTemperature);
+  const setMaxTokens = useApp((st) => st.setMaxTokens);
+  const setSeed = useApp((st) => st.setSeed);
+  const newSeed = useApp((st) => st.newSeed);
+  const setParam = useApp((st) => st.setParam);
+  const schedule = useApp((st) => st.scheduleRegenerate);
+  const rms = useApp((st) => hasRewardModels(st));
+  const loaded = useApp((st) => !!st.load.manifest);
+  const note = DECODERS.find((d) => d.id === s.decoder)?.note;
+  return (
+    <fieldset className="sampling">
+      <legend>Decoding</legend>
+      <div className="field">
+        <label htmlFor="decoder" className="field-label">Decoder</label>
+        <select id="decoder" value={s.decoder} aria-describedby="decoder-note"
+          onChange={(e) => { setDecoder(e.target.value as Decoder); schedule(); }}>
+          {DECODERS.map((d) => (
+            <option key={d.id} value={d.id} disabled={loaded && (d.id === 'args' || d.id === 'bon') && !rms}>
+              {d.label}{loaded && (d.id === 'args' || d.id === 'bon') && !rms ? ' (needs trajectory RMs)' : ''}
+            </option>
+          ))}
+        </select>
+        <p id="decoder-note" className="hint">{note}</p>
+      </div>
+      {s.decoder === 'args' && (
+        <div className="row2">
+          <NumberField id="args-k" label="Candidates k" value={s.args_k} min={1} max={50} step={1}
+            onValue={(v) => { setParam('args_k', v); schedule(); }} />
+          <NumberField id="args-w" label="RM weight" value={s.args_w} min={0} max={5} step={0.1}
+            onValue={(v) => { setParam('args_w', v); schedule(); }} />
+        </div>
+      )}
+      {s.decoder === 'bon' && (
+        <NumberField id="bon-n" label="Samples N" value={s.bon_n} min={1} max={16} step={1}
+          onValue={(v) => { setParam('bon_n', v); schedule(); }} />
+      )}
+      <LiveRange id="temperature" label="Temperature" value={s.temperature} min={0} max={2} step={0.05}
+        format={(v) => (v === 0 ? '0 (greedy)' : v.toFixed(2))} onValue={setTemperature} />
+      <div className="row2">
+        <NumberField id="max-tokens" label="Max tokens" value={s.max_tokens} min={1} max={1024} step={1}
+          onValue={(v) => setMaxTokens(v)} />
+        <div className="field">
+          <label htmlFor="seed" className="field-label">Seed</label>
+          <div className="seed-row">
+            <input id="seed" type="number" inputMode="numeric" min={0} step={1} value={s.seed}
+              onChange={(e) => setSeed(Number(e.target.value))} />
+            <button type="button" className="btn btn-icon" aria-label="New random seed" title="New random seed"
+              onClick={() => { newSeed(); schedule(); }}>↻</button>
+          </div>
+        </div>
+      </div>
+    </fieldset>
+  );
+}
+
+function NumberField(props: {
+  id: string; label: string; value: number; min: number; max: number; step: number; onValue: (v: number) => void;
+}) {
+  return (
+    <div className="field">
+      <label htmlFor={props.id} className="field-label">{props.label}</label>
+      <input id={props.id} type="number" min={props.min} max={props.max} step={props.step} value={props.value}
+        onChange={(e) => {
+          const v = Number(e.target.value);
+          if (Number.isFinite(v)) props.onValue(Math.min(props.max, Math.max(props.min, v)));
+        }} />
+    </div>
+  );
+}
+
+export function SuitePicker() {
+  const manifest = useApp((s) => s.load.manifest);
+  const suite = useApp((s) => s.suite);
+  const select = useApp((s) => s.selectSuite);
+  const ids = manifest ? Object.keys(manifest.suites) : [];
+  return (
+    <div className="suite-picker">
+      <label htmlFor="suite" className="field-label">Model suite</label>
+      <select id="suite" value={suite ?? ''} disabled={ids.length === 0} onChange={(e) => select(e.target.value)}>
+        {ids.length === 0 && <option value="">{suite ?? '…'}</option>}
+        {ids.map((id) => (
+          <option key={id} value={id}>{manifest!.suites[id].label || id}</option>
+        ))}
+      </select>
+    </div>
+  );
+}

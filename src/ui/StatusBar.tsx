@@ -1,0 +1,131 @@
+// Download progress per file and in total, the backend badge, load errors with Retry.
+import { useApp } from '../store/store';
+import { fmtBytes } from './heat';
+import type { LoadProgress } from '../engine/types';
+
+const PHASE: Record<LoadProgress['phase'], string> = {
+  manifest: 'Reading the model manifest',
+  download: 'Downloading models',
+  session: 'Creating inference sessions',
+  warmup: 'Warming up (first run compiles the kernels)',
+  ready: 'Ready',
+};
+
+export function BackendBadge() {
+  const backend = useApp((s) => s.load.backend);
+  const status = useApp((s) => s.load.status);
+  if (!backend) {
+    return (
+      <span className="badge badge-pending" data-backend="" aria-live="polite">
+        {status === 'error' ? 'no backend' : 'choosing backend…'}
+      </span>
+    );
+  }
+  const name = backend.backend === 'webgpu' ? 'WebGPU' : backend.backend === 'wasm' ? 'WASM' : backend.backend;
+  const extra = [backend.dtype, backend.threads ? `${backend.threads} thread${backend.threads > 1 ? 's' : ''}` : '', backend.path === 'fused' ? 'fused' : '']
+    .filter(Boolean).join(' · ');
+  return (
+    <span className={`badge badge-${backend.backend}`} data-backend={backend.backend} title={backend.reason}>
+      <strong>{name}</strong>
+      {extra && <span className="badge-extra"> {extra}</span>}
+      <span className="sr-only">. {backend.reason}</span>
+    </span>
+  );
+}
+
+function Bar({ value, max, label }: { value: number; max: number; label: string }) {
+  const pct = max > 0 ? Math.min(100, (value / max) * 100) : 0;
+  return (
+    <div className="bar" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100}
+      aria-valuenow={Math.round(pct)} aria-valuetext={`${Math.round(pct)}%`}>
+      <div className="bar-fill" style={{ width: `${pct}%` }} />
+    </div>
+  );
+}
+
+export function LoadStatus() {
+  const load = useApp((s) => s.load);
+  const retry = useApp((s) => s.loadModels);
+  const suite = useApp((s) => s.suite);
+
+  if (load.status === 'error') {
+    return (
+      <section className="card load load-error" role="alert" aria-labelledby="load-error-title">
+        <h2 id="load-error-title">The models could not be loaded</h2>
+        <p>
+          {load.error?.file ? <>File <code>{load.error.file}</code>: </> : null}
+          {load.error?.message ?? 'unknown error'}
+        </p>
+        <p className="hint">
+          Models are built by <code>npm run models</code> into <code>public/models/</code> and served by this page's own
+          server; nothing is fetched from elsewhere.
+        </p>
+        <button type="button" className="btn btn-primary" onClick={() => void retry()}>Retry</button>
+      </section>
+    );
+  }
+
+  const p = load.progress;
+  const files = p?.files ?? [];
+  const total = p?.total ?? 0;
+  const loaded = p?.loaded ?? 0;
+  const ready = load.status === 'ready';
+  const cachedAll = files.length > 0 && files.every((f) => f.cached);
+  const phase = ready ? 'ready' : p?.phase ?? 'manifest';
+
+  if (ready) {
+    return (
+      <details className="card load load-ready">
+        <summary>
+          <span className="dot dot-ok" aria-hidden="true" /> Models ready
+          {suite ? <> · suite <strong>{suite}</strong></> : null}
+          {files.length ? <> · {files.length} files, {fmtBytes(total)}{cachedAll ? ' (from cache)' : ''}</> : null}
+        </summary>
+        <FileList files={files} />
+      </details>
+    );
+  }
+  return (
+    <section className="card load" aria-live="polite" aria-busy="true" aria-labelledby="load-title">
+      <h2 id="load-title" className="load-title">
+        <span className="spinner" aria-hidden="true" /> {PHASE[phase]}
+        {total > 0 && <span className="load-bytes"> {fmtBytes(loaded)} / {fmtBytes(total)}</span>}
+      </h2>
+      <Bar value={loaded} max={total || 1} label="Total download" />
+      {files.length > 0 && <FileList files={files} />}
+    </section>
+  );
+}
+
+function FileList({ files }: { files: LoadProgress['files'] }) {
+  return (
+    <ul className="files">
+      {files.map((f) => (
+        <li key={f.path} className={f.done ? 'file-done' : ''}>
+          <span className="file-name" title={f.path}>{f.path}</span>
+          <Bar value={f.done ? 1 : f.loaded} max={f.done ? 1 : f.total || 1} label={`Download ${f.path}`} />
+          <span className="file-size">
+            {f.cached ? 'cached' : f.done ? fmtBytes(f.total) : `${fmtBytes(f.loaded)} / ${fmtBytes(f.total)}`}
+          </span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function Notices() {
+  const notices = useApp((s) => s.notices);
+  const dismiss = useApp((s) => s.dismissNotice);
+  return (
+    <div className="notices" aria-live="polite">
+      {notices.map((n) => (
+        <div key={n.id} className={`notice notice-${n.level}`} role={n.level === 'error' ? 'alert' : 'status'}
+          data-testid={n.id === 'fallback' ? 'fallback-notice' : n.id === 'prompt-truncated' ? 'truncated-notice' : undefined}>
+          <span className="notice-icon" aria-hidden="true">{n.level === 'error' ? '⛔' : n.level === 'warning' ? '⚠' : 'ℹ'}</span>
+          <span className="notice-text">{n.text}</span>
+          <button type="button" className="notice-close" aria-label="Dismiss notice" onClick={() => dismiss(n.id)}>×</button>
+        </div>
+      ))}
+    </div>
+  );
+}
