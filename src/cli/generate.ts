@@ -1,0 +1,148 @@
+// Command-line generation under Node (onnxruntime-node, CPU):
+//   npm run generate -- --prompt TEXT --helpfulness A --harmlessness B --seed S --max-tokens N
+//     [--temperature T] [--decoder genarm|base|args|bon] [--suite smollm2|tiny] [--dtype fp32|q4|q8] [--json]
+import { parseArgs } from 'node:util';
+import type { Decoder, Dtype, GenerateSettings, GenerationResult } from '../engine/types';
+import { loadNodeEngine } from '../engine/node';
+import { OBJECTIVES } from '../engine/manifest';
+
+const USAGE = `usage: npm run generate -- --prompt TEXT [options]
+  --helpfulness A      weight of the helpfulness ARM (default 0)
+  --harmlessness B     weight of the harmlessness ARM (default 0)
+  --decoder D          genarm | base | args | bon (default genarm)
+  --seed S             PRNG seed (default 0)
+  --max-tokens N       (default 128)
+  --temperature T      0 = greedy (default 1, the paper's setting)
+  --top-k K            0 = off (default 0)     --top-p P   1 = off (default 1)
+  --stop STR           stop string (repeatable)
+  --args-k K --args-w W  ARGS candidates and reward weight (default 10, 1.0)
+  --bon-n N            Best-of-N samples (default 4)
+  --suite ID           smollm2 | tiny (default smollm2)
+  --dtype D            fp32 | q4 | q8 (default: manifest.preferred.node)
+  --models DIR         folder with manifest.json (default public/models)
+  --threads N          onnxruntime threads (default: all cores)
+  --score-arms         run weight-0 ARMs in lockstep (default: score them after, untimed)
+  --json               print JSON: text, backend, ms_per_token, tokens[{text, logprob_base, rewards}]`;
+
+function num(v: string | undefined, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${name} expects a number, got '${v}'`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      prompt: { type: 'string' },
+      helpfulness: { type: 'string' },
+      harmlessness: { type: 'string' },
+      decoder: { type: 'string', default: 'genarm' },
+      seed: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      stop: { type: 'string', multiple: true },
+      'args-k': { type: 'string' },
+      'args-w': { type: 'string' },
+      'bon-n': { type: 'string' },
+      suite: { type: 'string', default: 'smollm2' },
+      dtype: { type: 'string' },
+      models: { type: 'string', default: 'public/models' },
+      threads: { type: 'string' },
+      'score-arms': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help || values.prompt === undefined) {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const decoder = values.decoder as Decoder;
+  if (!['genarm', 'base', 'args', 'bon'].includes(decoder)) throw new Error(`--decoder must be genarm, base, args or bon`);
+  const dtype = values.dtype as Dtype | undefined;
+  if (dtype && !['fp32', 'q4', 'q8', 'fp16', 'q4f16'].includes(dtype)) throw new Error(`--dtype must be fp32, q4 or q8`);
+
+  const engine = await loadNodeEngine({
+    modelsDir: values.models,
+    suite: values.suite!,
+    dtype,
+    threads: values.threads ? num(values.threads, 'threads', 1) : undefined,
+  });
+  const settings: GenerateSettings = {
+    prompt: values.prompt,
+    weights: { helpfulness: num(values.helpfulness, 'helpfulness', 0), harmlessness: num(values.harmlessness, 'harmlessness', 0) },
+    decoder,
+    temperature: num(values.temperature, 'temperature', 1),
+    top_k: num(values['top-k'], 'top-k', 0),
+    top_p: num(values['top-p'], 'top-p', 1),
+    seed: num(values.seed, 'seed', 0),
+    max_tokens: num(values['max-tokens'], 'max-tokens', 128),
+    stop: values.stop,
+    args_k: num(values['args-k'], 'args-k', 10),
+    args_w: num(values['args-w'], 'args-w', 1.0),
+    bon_n: num(values['bon-n'], 'bon-n', 4),
+    score_arms: values['score-arms'],
+  };
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  const result = await engine.generate(settings, { signal: controller.signal, rewardsAfter: true });
+  await engine.dispose();
+  if (values.json) process.stdout.write(JSON.stringify(toJson(result), null, 1) + '\n');
+  else printText(result);
+  return 0;
+}
+
+function toJson(r: GenerationResult) {
+  return {
+    text: r.text,
+    backend: r.backend.backend,
+    dtype: r.backend.dtype,
+    backend_reason: r.backend.reason,
+    decoder: r.settings.decoder,
+    ms_per_token: round(r.ms_per_token, 3),
+    ttft_ms: round(r.ttft_ms, 3),
+    tokens_per_s: round(r.tokens_per_s, 3),
+    finish_reason: r.finish_reason,
+    prompt_tokens: r.prompt_tokens,
+    prompt_truncated: r.prompt_truncated,
+    ...(r.rm_scores ? { rm_scores: r.rm_scores } : {}),
+    settings: r.settings,
+    tokens: r.tokens.map((t) => ({
+      id: t.id,
+      text: t.text,
+      logprob_base: t.logprob_base,
+      rewards: Object.fromEntries(OBJECTIVES.filter((o) => t.rewards[o] !== undefined).map((o) => [o, t.rewards[o]])),
+      shifts: t.shifts,
+      p_guided: t.p_guided,
+      p_base: t.p_base,
+      ms: round(t.ms, 3),
+      ...(t.rm_rewards ? { rm_rewards: t.rm_rewards } : {}),
+    })),
+  };
+}
+
+function printText(r: GenerationResult): void {
+  process.stdout.write(r.text + '\n');
+  const rm = r.rm_scores ? `, RM scores ${JSON.stringify(r.rm_scores)}` : '';
+  console.error(
+    `\n[${r.settings.decoder} on ${r.backend.backend}/${r.backend.dtype}: ${r.tokens.length} tokens (${r.finish_reason}), ` +
+      `${r.ms_per_token.toFixed(1)} ms/token, first token ${r.ttft_ms.toFixed(0)} ms${rm}]`,
+  );
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`error: ${(e as Error).message}`);
+    process.exit(1);
+  },
+);
