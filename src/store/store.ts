@@ -220,11 +220,15 @@ export const useApp = create<AppState>()((set, get) => {
         (info) => {
           if (id === seq && info.prompt_truncated) truncatedNotice();
         },
+        (statusText) => {
+          if (id === seq) setPanel(panel, (p) => ({ ...p, statusText }));
+        },
       );
       if (id !== seq) return null;
       if (result.prompt_truncated) truncatedNotice();
       setPanel(panel, (p) => ({
         ...p,
+        statusText: undefined,
         status: result.finish_reason === 'abort' ? 'stopped' : 'done',
         result,
         tokens: result.tokens.length >= p.tokens.length ? result.tokens : p.tokens,
@@ -233,7 +237,7 @@ export const useApp = create<AppState>()((set, get) => {
     } catch (e) {
       if (id !== seq) return null;
       const { message, file } = errMessage(e);
-      setPanel(panel, (p) => ({ ...p, status: 'error' }));
+      setPanel(panel, (p) => ({ ...p, status: 'error', statusText: undefined }));
       get().notify('error', `Generation failed${file ? ` (${file})` : ''}: ${message}`, 'generate-error');
       return null;
     }
@@ -355,8 +359,26 @@ export const useApp = create<AppState>()((set, get) => {
       unsubs.push(c.onNotice((message) => {
         if (c === client) get().notify('warning', message);
       }));
+      if (c.onError) {
+        unsubs.push(c.onError((e) => {
+          if (c === client) get().notify('error', `${e.file ? `${e.file}: ` : ''}${e.message}`);
+        }));
+      }
+      let first = true;
+      if (c.onReady) {
+        unsubs.push(c.onReady((r) => {
+          // the first 'ready' is the answer to load() below; a later one is a backend change
+          if (c !== client || first) return;
+          const was = get().load.backend?.backend;
+          set((s) => ({ load: { ...s.load, status: 'ready', backend: r.backend } }));
+          if (was !== r.backend.backend && r.backend.backend === 'wasm') {
+            get().notify('warning', `WebGPU stopped working; continuing on WASM (CPU): ${r.backend.reason}`, 'fallback');
+          }
+        }));
+      }
       try {
         const ready = await c.load({ baseUrl, suite, backend: get().forcedBackend });
+        first = false;
         if (c !== client) return;
         set((s) => ({
           load: { ...s.load, status: 'ready', backend: ready.backend, manifest: ready.manifest ?? manifest },

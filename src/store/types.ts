@@ -32,6 +32,8 @@ export interface PanelRun {
   /** performance.now() when the request was sent, and when its first token arrived */
   startedAt?: number;
   firstTokenAt?: number;
+  /** what a long run is doing between tokens (Best-of-N sampling, RM loading) */
+  statusText?: string;
   /** reused from the previous run (same prompt, seed and sampling settings) */
   cached?: boolean;
 }
@@ -89,10 +91,15 @@ export interface EngineClient {
     settings: GenerateSettings,
     onToken: (t: TokenRecord) => void,
     onStart?: (info: { prompt_tokens: number; prompt_truncated: boolean }) => void,
+    onStatus?: (message: string) => void,
   ): Promise<GenerationResult>;
   abort(): void;
   onProgress(cb: (p: LoadProgress) => void): () => void;
   onNotice(cb: (message: string) => void): () => void;
+  /** every later 'ready' too, e.g. after a lost GPU made the worker reload on WASM */
+  onReady?(cb: (r: ReadyInfo) => void): () => void;
+  /** errors not tied to a pending call */
+  onError?(cb: (e: { message: string; file?: string }) => void): () => void;
   dispose?(): void;
   /** read the manifest (default: fetch `${baseUrl}manifest.json` from the page) */
   fetchManifest?(baseUrl: string): Promise<Manifest>;

@@ -104,7 +104,7 @@ export function RunStats({ run }: { run: PanelRun }) {
   if (run.status === 'idle') return null;
   return (
     <dl className="stats" aria-label="Run statistics">
-      <div><dt>state</dt><dd className={`state state-${run.status}`}>{status}{run.cached ? ' (reused)' : ''}</dd></div>
+      <div><dt>state</dt><dd className={`state state-${run.status}`}>{run.statusText && run.status === 'running' ? run.statusText : status}{run.cached ? ' (reused)' : ''}</dd></div>
       <div><dt>tokens</dt><dd>{n}</dd></div>
       <div><dt>tok/s</dt><dd data-testid="tokens-per-s">{tps !== undefined && Number.isFinite(tps) ? tps.toFixed(1) : '—'}</dd></div>
       <div><dt>first token</dt><dd data-testid="ttft">{ttft !== undefined && Number.isFinite(ttft) ? `${Math.round(ttft)} ms` : '—'}</dd></div>

@@ -1,0 +1,194 @@
+// The store's ordering rules against a fake engine: base then guided, last request wins,
+// Stop, debounced live regeneration, load failures with Retry, the sweep, the URL.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeEngine, type FakeOptions } from './fake-engine';
+import { configureEngine, DEBOUNCE_MS, resetAppForTests, useApp } from './store';
+import { buildQuery, parseQuery } from './url';
+
+let engines: FakeEngine[] = [];
+function useFake(opts: FakeOptions = {}) {
+  configureEngine(() => {
+    const e = new FakeEngine(opts);
+    engines.push(e);
+    return e;
+  });
+}
+const last = () => engines[engines.length - 1];
+const st = () => useApp.getState();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(f: () => boolean, ms = 5000) {
+  const t0 = Date.now();
+  while (!f()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out');
+    await sleep(5);
+  }
+}
+
+beforeEach(() => {
+  engines = [];
+  resetAppForTests();
+});
+afterEach(() => resetAppForTests());
+
+describe('loading', () => {
+  it('loads the suite and says why it runs on WASM', async () => {
+    useFake();
+    await st().init('');
+    expect(st().load.status).toBe('ready');
+    expect(st().suite).toBe('fake');
+    expect(st().load.backend?.backend).toBe('wasm');
+    expect(st().notices.find((n) => n.id === 'fallback')?.text).toMatch(/WASM/);
+  });
+
+  it('names the failing file and recovers on Retry', async () => {
+    useFake({ failLoad: { message: 'sha256 mismatch', file: 'base/onnx/model.onnx' } });
+    await st().init('');
+    expect(st().load.status).toBe('error');
+    expect(st().load.error).toEqual({ message: 'sha256 mismatch', file: 'base/onnx/model.onnx' });
+    useFake();
+    await st().loadModels();
+    expect(st().load.status).toBe('ready');
+  });
+
+  it('a URL with a prompt generates once ready', async () => {
+    useFake();
+    await st().init('?prompt=hi&help=2&harm=0.5&seed=7&max=5');
+    await until(() => st().guided.status === 'done');
+    expect(st().settings).toMatchObject({ prompt: 'hi', seed: 7, max_tokens: 5, weights: { helpfulness: 2, harmlessness: 0.5 } });
+    expect(last().calls.map((c) => c.decoder)).toEqual(['base', 'genarm']);
+  });
+});
+
+describe('generation', () => {
+  beforeEach(async () => {
+    useFake({ msPerToken: 3 });
+    await st().init('');
+    st().setMaxTokens(12);
+  });
+
+  it('runs base then guided with the same prompt and seed', async () => {
+    await st().generate();
+    const [b, g] = last().calls;
+    expect(b).toMatchObject({ decoder: 'base', weights: { helpfulness: 0, harmlessness: 0 }, seed: 42 });
+    expect(g).toMatchObject({ decoder: 'genarm', weights: { helpfulness: 0.8, harmlessness: 1 }, seed: 42, score_arms: true });
+    expect(b.prompt).toBe(g.prompt);
+    expect(st().base.tokens).toHaveLength(12);
+    expect(st().guided.tokens).toHaveLength(12);
+    expect(st().guided.status).toBe('done');
+    expect(st().shownPrompt).toBe(g.prompt);
+  });
+
+  it('a weight change reruns only the guided answer, and changes it', async () => {
+    await st().generate();
+    const before = st().guided.result!.text;
+    st().setWeight('harmlessness', 5);
+    await st().generate();
+    expect(last().calls.map((c) => c.decoder)).toEqual(['base', 'genarm', 'genarm']);
+    expect(st().base.cached).toBe(true);
+    expect(st().guided.result!.text).not.toBe(before);
+  });
+
+  it('does nothing for an empty prompt', async () => {
+    st().setPrompt('   ');
+    await st().generate();
+    expect(last().calls).toHaveLength(0);
+  });
+
+  it('the last of several quick requests wins', async () => {
+    st().setMaxTokens(40);
+    const a = st().generate();
+    await sleep(10);
+    st().setSeed(1);
+    const b = st().generate();
+    st().setSeed(2);
+    const c = st().generate();
+    await Promise.all([a, b, c]);
+    expect(st().guided.status).toBe('done');
+    expect(st().guided.result!.settings.seed).toBe(2);
+    expect(st().base.result!.settings.seed).toBe(2);
+    // the superseded request of seed 1 never reached the engine
+    expect(last().calls.some((x) => x.seed === 1)).toBe(false);
+  });
+
+  it('Stop keeps the partial answer and stops the pair', async () => {
+    st().setMaxTokens(200);
+    const p = st().generate();
+    await until(() => st().base.tokens.length >= 3);
+    st().stop();
+    await p;
+    expect(st().base.status).toBe('stopped');
+    expect(st().guided.status).toBe('stopped');
+    const n = st().base.tokens.length;
+    expect(n).toBeGreaterThan(2);
+    expect(n).toBeLessThan(200);
+    expect(last().calls).toHaveLength(1);
+    await sleep(30);
+    expect(st().base.tokens.length).toBe(n);
+  });
+
+  it('live changes are debounced into one run', async () => {
+    await st().generate();
+    const n = last().calls.length;
+    for (let i = 1; i <= 5; i++) {
+      st().setWeight('helpfulness', i);
+      st().scheduleRegenerate();
+      await sleep(20);
+    }
+    await sleep(DEBOUNCE_MS + 50);
+    await until(() => st().guided.status === 'done');
+    const runs = last().calls.slice(n);
+    expect(runs).toHaveLength(1);
+    expect(runs[0].weights.helpfulness).toBe(5);
+  });
+
+  it('no live run before the first Generate', async () => {
+    st().scheduleRegenerate();
+    await sleep(DEBOUNCE_MS + 50);
+    expect(last().calls).toHaveLength(0);
+  });
+
+  it('reports a truncated prompt', async () => {
+    resetAppForTests();
+    useFake({ truncateOver: 10 });
+    await st().init('');
+    st().setMaxTokens(3);
+    st().setPrompt('a prompt well over ten characters');
+    await st().generate();
+    expect(st().notices.some((n) => n.id === 'prompt-truncated')).toBe(true);
+  });
+
+  it('the sweep runs a 3x3 grid and can be cancelled', async () => {
+    await st().runSweep();
+    expect(st().sweep.status).toBe('done');
+    expect(st().sweep.points).toHaveLength(9);
+    const p = st().sweep.points[0];
+    expect(typeof p.meanReward.helpfulness).toBe('number');
+    expect(typeof p.meanShift.harmlessness).toBe('number');
+    const q = st().runSweep();
+    await until(() => st().sweep.points.length >= 2);
+    st().cancelSweep();
+    await q;
+    expect(st().sweep.status).toBe('cancelled');
+    expect(st().sweep.points.length).toBeLessThan(9);
+  });
+});
+
+describe('url', () => {
+  it('round-trips the settings', () => {
+    const s = { ...useApp.getState().settings, prompt: 'a <b> & c', seed: 9, temperature: 0.7 };
+    const q = buildQuery('?backend=wasm', s, 'tiny', 'helpfulness');
+    const u = parseQuery(q);
+    expect(u.settings).toMatchObject({ prompt: 'a <b> & c', seed: 9, temperature: 0.7, weights: s.weights });
+    expect(u.suite).toBe('tiny');
+    expect(u.backend).toBe('wasm');
+    expect(u.heat).toBe('helpfulness');
+    expect(u.hasPrompt).toBe(true);
+  });
+
+  it('clamps bad values', () => {
+    const u = parseQuery('?help=99&harm=-3&temp=abc&decoder=evil');
+    expect(u.settings.weights).toEqual({ helpfulness: 5, harmlessness: 0 });
+    expect(u.settings.temperature).toBeUndefined();
+    expect(u.settings.decoder).toBeUndefined();
+  });
+});
