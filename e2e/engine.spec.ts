@@ -1,0 +1,125 @@
+// The engine in Chromium through its real worker (e2e/engine-harness.html), on the
+// tiny suite. In the 'webgpu' project (--enable-unsafe-webgpu: SwiftShader) the
+// engine picks WebGPU and must produce the same greedy tokens as WASM; in the
+// 'wasm' project there is no adapter and it must fall back to WASM by itself.
+import { expect, test, type Page } from '@playwright/test';
+import { existsSync, readFileSync } from 'node:fs';
+import type { GenerateSettings, GenerationResult } from '../src/engine/types';
+import type { Harness } from '../src/harness/engine-harness';
+
+const MANIFEST = 'public/models/manifest.json';
+
+function tinyMissing(): string {
+  if (!existsSync(MANIFEST)) return `${MANIFEST} is missing: run npm run models`;
+  const m = JSON.parse(readFileSync(MANIFEST, 'utf8'));
+  const s = m.suites?.tiny;
+  if (!s) return 'the manifest has no tiny suite';
+  for (const id of [s.base, ...Object.values(s.arms)] as string[]) {
+    const f = m.models[id]?.variants?.fp32;
+    if (!f || !existsSync(`public/models/${f.path}`)) return `tiny model ${id} (fp32) is missing`;
+  }
+  return '';
+}
+const missing = tinyMissing();
+
+const SETTINGS: GenerateSettings = {
+  prompt: 'Give me one tip for staying focused.',
+  weights: { helpfulness: 1, harmlessness: 0.5 },
+  decoder: 'genarm',
+  temperature: 0,
+  top_k: 0,
+  top_p: 1,
+  seed: 3,
+  max_tokens: 6,
+  score_arms: true,
+};
+
+async function open(page: Page): Promise<void> {
+  await page.goto('/e2e/engine-harness.html');
+  await page.waitForFunction(() => !!(window as unknown as { harness?: unknown }).harness);
+}
+
+const h = (page: Page) => ({
+  load: (req: Parameters<Harness['load']>[0]) =>
+    page.evaluate((r) => (window as unknown as { harness: Harness }).harness.load(r), req),
+  generate: (s: GenerateSettings) =>
+    page.evaluate((x) => (window as unknown as { harness: Harness }).harness.generate(x), s),
+  race: (a: GenerateSettings, b: GenerateSettings) =>
+    page.evaluate(([x, y]) => (window as unknown as { harness: Harness }).harness.race(x, y), [a, b] as const),
+});
+
+function ids(r: GenerationResult): number[] {
+  return r.tokens.map((t) => t.id);
+}
+
+test.describe('engine in the browser (tiny suite)', () => {
+  test.skip(!!missing, missing);
+  test.setTimeout(300_000);
+
+  test('WebGPU and WASM give the same greedy tokens', async ({ page }, info) => {
+    test.skip(info.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu');
+    const consoleLines: string[] = [];
+    page.on('console', (m) => consoleLines.push(m.text()));
+    await open(page);
+    const gpu = await h(page).load({ suite: 'tiny', backend: 'webgpu', dtype: 'fp32', logSeverityLevel: 0 });
+    expect(gpu.backend.backend).toBe('webgpu');
+    expect(gpu.backend.reason).toMatch(/WebGPU adapter/);
+    expect(gpu.backend.reason).toMatch(/no shader-f16/); // SwiftShader: f16 dtypes must not be chosen
+    const onGpu = (await h(page).generate(SETTINGS)).result;
+
+    const cpu = await h(page).load({ suite: 'tiny', backend: 'wasm', dtype: 'fp32' });
+    expect(cpu.backend.backend).toBe('wasm');
+    const onCpu = (await h(page).generate(SETTINGS)).result;
+
+    expect(onGpu.tokens.length).toBe(SETTINGS.max_tokens);
+    expect(ids(onGpu)).toEqual(ids(onCpu));
+    onGpu.tokens.forEach((t, i) => {
+      expect(Math.abs(t.logprob_base - onCpu.tokens[i].logprob_base)).toBeLessThan(1e-3);
+      expect(Math.abs(t.rewards.helpfulness! - onCpu.tokens[i].rewards.helpfulness!)).toBeLessThan(1e-3);
+    });
+    // ORT's own log says where the nodes ran (logSeverityLevel 0)
+    const placed = consoleLines.filter((l) => /nodes placed on|WebGpuExecutionProvider/.test(l));
+    if (placed.length) expect(placed.join('\n')).toMatch(/WebGpuExecutionProvider/);
+  });
+
+  test('without a WebGPU adapter it falls back to multi-threaded WASM', async ({ page }, info) => {
+    test.skip(info.project.name !== 'wasm', 'the wasm project has no adapter');
+    await open(page);
+    expect(await page.evaluate(() => self.crossOriginIsolated)).toBe(true);
+    const ready = await h(page).load({ suite: 'tiny' });
+    expect(ready.backend.backend).toBe('wasm');
+    expect(ready.backend.reason).toMatch(/no WebGPU adapter|navigator.gpu/);
+    expect(ready.backend.threads).toBeGreaterThan(1);
+    const { result, streamed } = await h(page).generate(SETTINGS);
+    expect(result.tokens.length).toBe(SETTINGS.max_tokens);
+    expect(streamed).toEqual(ids(result));
+  });
+
+  test('second visit reads every file from Cache Storage', async ({ page }, info) => {
+    test.skip(info.project.name !== 'wasm', 'one backend is enough');
+    await open(page);
+    const first = await h(page).load({ suite: 'tiny', backend: 'wasm' });
+    expect(first.progress.at(-1)!.phase).toBe('ready');
+    await page.reload();
+    await page.waitForFunction(() => !!(window as unknown as { harness?: unknown }).harness);
+    const second = await h(page).load({ suite: 'tiny', backend: 'wasm' });
+    const files = second.progress.at(-1)!.files;
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.every((f) => f.cached && f.done)).toBe(true);
+  });
+
+  test('a new generate cancels the one in flight; tokens never mix', async ({ page }, info) => {
+    test.skip(info.project.name !== 'wasm', 'one backend is enough');
+    await open(page);
+    await h(page).load({ suite: 'tiny', backend: 'wasm' });
+    const a = { ...SETTINGS, temperature: 1, seed: 1, max_tokens: 200 };
+    const b = { ...SETTINGS, temperature: 1, seed: 2, max_tokens: 5 };
+    const r = await h(page).race(a, b);
+    expect(r.first.finish_reason).toBe('abort');
+    expect(r.first.tokens.length).toBeLessThan(200);
+    expect(r.streamedA).toEqual(ids(r.first));
+    expect(r.streamedB).toEqual(ids(r.second));
+    const solo = (await h(page).generate(b)).result;
+    expect(ids(r.second)).toEqual(ids(solo));
+  });
+});

@@ -1,0 +1,67 @@
+// Entry of e2e/engine-harness.html: exposes the worker client to Playwright as
+// window.harness, so the engine test drives the real worker without the UI.
+import { EngineClient, type Ready } from '../worker/client';
+import type { GenerateSettings, GenerationResult, LoadProgress } from '../engine/types';
+import type { LoadRequest } from '../worker/protocol';
+
+export interface Harness {
+  load(req: Omit<LoadRequest, 'type' | 'baseUrl'> & { baseUrl?: string }): Promise<Ready & { progress: LoadProgress[] }>;
+  generate(settings: GenerateSettings): Promise<{ result: GenerationResult; streamed: number[] }>;
+  /** start two runs, the second right after the first's first token; returns both */
+  race(a: GenerateSettings, b: GenerateSettings): Promise<{ first: GenerationResult; second: GenerationResult; streamedA: number[]; streamedB: number[] }>;
+  notices: string[];
+  crossOriginIsolated: boolean;
+  reset(): void;
+}
+
+const log = document.getElementById('log')!;
+const say = (m: string) => (log.textContent += `\n${m}`);
+
+let client = new EngineClient();
+const notices: string[] = [];
+const watch = (c: EngineClient) => c.onNotice((m) => (notices.push(m), say(`notice: ${m}`)));
+watch(client);
+
+const harness: Harness = {
+  notices,
+  crossOriginIsolated: self.crossOriginIsolated,
+  async load(req) {
+    const progress: LoadProgress[] = [];
+    const off = client.onProgress((p) => progress.push(p));
+    try {
+      const ready = await client.load(req);
+      say(`ready: ${ready.backend.backend}/${ready.backend.dtype} (${ready.backend.reason})`);
+      return { ...ready, progress };
+    } finally {
+      off();
+    }
+  },
+  async generate(settings) {
+    const streamed: number[] = [];
+    const result = await client.generate(settings, (t) => streamed.push(t.id));
+    say(`generated: ${JSON.stringify(result.text)}`);
+    return { result, streamed };
+  },
+  async race(a, b) {
+    const streamedA: number[] = [];
+    const streamedB: number[] = [];
+    let second: Promise<GenerationResult> | null = null;
+    let started!: () => void;
+    const gate = new Promise<void>((r) => (started = r));
+    const first = client.generate(a, (t) => {
+      streamedA.push(t.id);
+      started();
+    });
+    await gate;
+    second = client.generate(b, (t) => streamedB.push(t.id));
+    return { first: await first, second: await second, streamedA, streamedB };
+  },
+  reset() {
+    client.terminate();
+    client = new EngineClient();
+    watch(client);
+  },
+};
+
+(window as unknown as { harness: Harness }).harness = harness;
+say(`harness ready (crossOriginIsolated=${self.crossOriginIsolated})`);
