@@ -1,9 +1,14 @@
 // The demo page: renders the store; all inference runs in the engine worker.
 import { PromptBox, PromptPresets, RunButtons, SamplingControls, SuitePicker, WeightControls } from './Controls';
 import { Answers, PromptEcho } from './Outputs';
-import { HeatLegend, RewardChart, Sweep } from './Charts';
+import { lazy, Suspense } from 'react';
+import { HeatLegend } from './Legend';
 import { BackendBadge, LoadStatus, Notices } from './StatusBar';
 import { Explainer } from './Explainer';
+
+// recharts is most of the page's JavaScript: load it after the first paint
+const RewardChart = lazy(() => import('./Charts').then((m) => ({ default: m.RewardChart })));
+const Sweep = lazy(() => import('./Charts').then((m) => ({ default: m.Sweep })));
 
 export function App() {
   return (
@@ -38,8 +43,10 @@ export function App() {
           <PromptEcho />
           <Answers />
           <HeatLegend />
-          <RewardChart />
-          <Sweep />
+          <Suspense fallback={null}>
+            <RewardChart />
+            <Sweep />
+          </Suspense>
         </section>
       </main>
       <Explainer />

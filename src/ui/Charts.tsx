@@ -1,4 +1,4 @@
-// Heatmap legend and mode toggle, the per-token reward chart and the weight sweep (recharts).
+// The per-token reward chart and the weight sweep (recharts; loaded lazily).
 import { useMemo, useState } from 'react';
 import {
   Bar, CartesianGrid, ComposedChart, LabelList, Line, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart,
@@ -7,61 +7,10 @@ import {
 import type { Objective } from '../engine/types';
 import { useApp } from '../store/store';
 import { SWEEP_TOKENS, SWEEP_VALUES } from '../store/presets';
-import type { HeatMode, SweepPoint } from '../store/types';
-import { fmtNum, fmtSigned, heatDomain, heatGradientCss, heatValue, visibleToken } from './heat';
-
-const HEAT_OPTIONS: Array<{ id: HeatMode; label: string }> = [
-  { id: 'sum', label: 'Weighted sum' },
-  { id: 'helpfulness', label: 'Helpful shift' },
-  { id: 'harmlessness', label: 'Harmless shift' },
-];
+import type { SweepPoint } from '../store/types';
+import { fmtNum, fmtSigned, heatValue, visibleToken } from './heat';
 
 const COLOR: Record<Objective, string> = { helpfulness: '#2563eb', harmlessness: '#c2410c' };
-
-export function HeatLegend() {
-  const mode = useApp((s) => s.heat);
-  const setHeat = useApp((s) => s.setHeat);
-  const tokens = useApp((s) => s.guided.tokens);
-  const weights = useApp((s) => s.settings.weights);
-  const runWeights = useApp((s) => s.guided.settings?.weights);
-  const w = {
-    helpfulness: runWeights?.helpfulness ?? weights.helpfulness,
-    harmlessness: runWeights?.harmlessness ?? weights.harmlessness,
-  };
-  const domain = heatDomain(tokens.map((t) => heatValue(t, mode, w)));
-  return (
-    <section className="card legend" aria-labelledby="legend-title">
-      <div className="legend-top">
-        <h2 id="legend-title">Token colours</h2>
-        <div className="segmented" role="radiogroup" aria-label="Colour tokens by">
-          {HEAT_OPTIONS.map((o) => (
-            <label key={o.id} className={mode === o.id ? 'seg seg-on' : 'seg'}>
-              <input type="radio" name="heat" value={o.id} checked={mode === o.id} onChange={() => setHeat(o.id)} />
-              {o.label}
-            </label>
-          ))}
-        </div>
-      </div>
-      <p className="hint">
-        {mode === 'sum'
-          ? 'Each token of the guided answer is coloured by Σ α·(log π_r − log π_base): how much the weighted reward models pushed it, in nats.'
-          : `Each token is coloured by log π_r − log π_base for the ${mode} ARM: how much its preference training raised or lowered that token, in nats.`}
-        {' '}Hover or focus a token for details.
-      </p>
-      <div className="legend-scale">
-        <div className="legend-bar" style={{ background: heatGradientCss() }} aria-hidden="true" />
-        <div className="legend-ticks" aria-hidden="true">
-          <span>−{domain}</span><span>0</span><span>+{domain}</span>
-        </div>
-        <ul className="legend-words">
-          <li><span className="sw sw-neg" aria-hidden="true" /> <strong>Negative</strong>: the reward model likes this token less than the base does</li>
-          <li><span className="sw sw-neu" aria-hidden="true" /> <strong>Neutral</strong>: no change</li>
-          <li><span className="sw sw-pos" aria-hidden="true" /> <strong>Positive</strong>: the reward model likes this token more than the base does</li>
-        </ul>
-      </div>
-    </section>
-  );
-}
 
 export function RewardChart() {
   const tokens = useApp((s) => s.guided.tokens);

@@ -1,0 +1,55 @@
+// Heatmap legend and the toggle of what the tokens are coloured by.
+import { useApp } from '../store/store';
+import type { HeatMode } from '../store/types';
+import { heatDomain, heatGradientCss, heatValue } from './heat';
+
+const HEAT_OPTIONS: Array<{ id: HeatMode; label: string }> = [
+  { id: 'sum', label: 'Weighted sum' },
+  { id: 'helpfulness', label: 'Helpful shift' },
+  { id: 'harmlessness', label: 'Harmless shift' },
+];
+
+export function HeatLegend() {
+  const mode = useApp((s) => s.heat);
+  const setHeat = useApp((s) => s.setHeat);
+  const tokens = useApp((s) => s.guided.tokens);
+  const weights = useApp((s) => s.settings.weights);
+  const runWeights = useApp((s) => s.guided.settings?.weights);
+  const w = {
+    helpfulness: runWeights?.helpfulness ?? weights.helpfulness,
+    harmlessness: runWeights?.harmlessness ?? weights.harmlessness,
+  };
+  const domain = heatDomain(tokens.map((t) => heatValue(t, mode, w)));
+  return (
+    <section className="card legend" aria-labelledby="legend-title">
+      <div className="legend-top">
+        <h2 id="legend-title">Token colours</h2>
+        <div className="segmented" role="radiogroup" aria-label="Colour tokens by">
+          {HEAT_OPTIONS.map((o) => (
+            <label key={o.id} className={mode === o.id ? 'seg seg-on' : 'seg'}>
+              <input type="radio" name="heat" value={o.id} checked={mode === o.id} onChange={() => setHeat(o.id)} />
+              {o.label}
+            </label>
+          ))}
+        </div>
+      </div>
+      <p className="hint">
+        {mode === 'sum'
+          ? 'Each token of the guided answer is coloured by Σ α·(log π_r − log π_base): how much the weighted reward models pushed it, in nats.'
+          : `Each token is coloured by log π_r − log π_base for the ${mode} ARM: how much its preference training raised or lowered that token, in nats.`}
+        {' '}Hover or focus a token for details.
+      </p>
+      <div className="legend-scale">
+        <div className="legend-bar" style={{ background: heatGradientCss() }} aria-hidden="true" />
+        <div className="legend-ticks" aria-hidden="true">
+          <span>−{domain}</span><span>0</span><span>+{domain}</span>
+        </div>
+        <ul className="legend-words">
+          <li><span className="sw sw-neg" aria-hidden="true" /> <strong>Negative</strong>: the reward model likes this token less than the base does</li>
+          <li><span className="sw sw-neu" aria-hidden="true" /> <strong>Neutral</strong>: no change</li>
+          <li><span className="sw sw-pos" aria-hidden="true" /> <strong>Positive</strong>: the reward model likes this token more than the base does</li>
+        </ul>
+      </div>
+    </section>
+  );
+}
