@@ -80,6 +80,7 @@ export function LoadStatus() {
           <span className="dot dot-ok" aria-hidden="true" /> Models ready
           {suite ? <> · suite <strong>{suite}</strong></> : null}
           {files.length ? <> · {files.length} files, {fmtBytes(total)}{cachedAll ? ' (from cache)' : ''}</> : null}
+          {load.backend ? <> · <span className="backend-reason">{load.backend.reason}</span></> : null}
         </summary>
         <FileList files={files} />
       </details>
