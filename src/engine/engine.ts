@@ -89,7 +89,7 @@ export class Engine {
     const preference = opts.dtypePreference ?? platform.dtypePreference(manifest);
     const { dtype, why } = chooseDtype(steering, preference, opts.dtype);
 
-    const tokFiles = [models.tokenizer.json, models.tokenizer.config];
+    const tokFiles = [models.tokenizer.json, models.tokenizer.config, ...(models.tokenizer.template ? [models.tokenizer.template] : [])];
     const onnx = steering.map((e) => variantFile(e, dtype));
     [...tokFiles, ...onnx].forEach((f) => progress.add(f));
     progress.setPhase('download');
@@ -98,8 +98,13 @@ export class Engine {
       progress.done(f.path);
       return data;
     };
-    const [tokJson, tokConfig] = (await Promise.all(tokFiles.map((f) => fetchOne(f, 'bytes')))) as Uint8Array[];
-    const tokenizer = tokenizerFromJson(parseJsonBytes(tokJson, tokFiles[0].path), parseJsonBytes(tokConfig, tokFiles[1].path));
+    const [tokJson, tokConfig, tokTemplate] = (await Promise.all(tokFiles.map((f) => fetchOne(f, 'bytes')))) as Uint8Array[];
+    const config = parseJsonBytes(tokConfig, tokFiles[1].path);
+    if (config.chat_template === undefined && tokTemplate) config.chat_template = new TextDecoder().decode(tokTemplate);
+    if (config.chat_template === undefined) {
+      throw new Error(`${tokFiles[1].path} has no chat_template and the manifest lists no chat_template.jinja beside it`);
+    }
+    const tokenizer = tokenizerFromJson(parseJsonBytes(tokJson, tokFiles[0].path), config);
 
     // one model at a time: its bytes can be released before the next one downloads
     const lms: CausalLM[] = [];

@@ -20,7 +20,8 @@ export interface SuiteModels {
   base: ModelEntry;
   arms: Partial<Record<Objective, ModelEntry>>;
   rms: Partial<Record<Objective, ModelEntry>>;
-  tokenizer: { json: ManifestFile; config: ManifestFile };
+  /** chat_template.jinja is optional: newer exports keep the template there, not in the config */
+  tokenizer: { json: ManifestFile; config: ManifestFile; template?: ManifestFile };
 }
 
 export function resolveSuite(m: Manifest, suiteId: string): SuiteModels {
@@ -44,7 +45,11 @@ export function resolveSuite(m: Manifest, suiteId: string): SuiteModels {
     if (!f) throw new Error(`model '${tokModel.id}' lists no ${name} in manifest.json`);
     return f;
   };
-  return { suite, base, arms, rms, tokenizer: { json: find('tokenizer.json'), config: find('tokenizer_config.json') } };
+  const template = tokModel.files.find((x) => x.path === 'chat_template.jinja' || x.path.endsWith('/chat_template.jinja'));
+  return {
+    suite, base, arms, rms,
+    tokenizer: { json: find('tokenizer.json'), config: find('tokenizer_config.json'), ...(template ? { template } : {}) },
+  };
 }
 
 export interface DtypeChoice {

@@ -50,18 +50,19 @@ export function topKIndices(row: ArrayLike<number>, k: number): number[] {
   const val: number[] = [];
   for (let i = 0; i < row.length; i++) {
     const v = row[i];
-    if (idx.length === n && !(v > val[n - 1])) continue;
-    let pos = idx.length === n ? n - 1 : idx.length;
-    while (pos > 0 && v > val[pos - 1]) {
-      if (pos < n) {
-        idx[pos] = idx[pos - 1];
-        val[pos] = val[pos - 1];
-      }
-      pos--;
+    if (idx.length === n) {
+      if (!(v > val[n - 1])) continue;
+      idx.pop();
+      val.pop();
     }
-    if (idx.length < n) {
-      idx.push(0);
-      val.push(0);
+    // insert keeping the list sorted; equal values keep the earlier index first
+    let pos = idx.length;
+    idx.push(i);
+    val.push(v);
+    while (pos > 0 && v > val[pos - 1]) {
+      idx[pos] = idx[pos - 1];
+      val[pos] = val[pos - 1];
+      pos--;
     }
     idx[pos] = i;
     val[pos] = v;

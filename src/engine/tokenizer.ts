@@ -23,12 +23,13 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: Recor
   const memo = new Map<number, string>();
   return {
     encodeChat(prompt) {
-      const ids = tok.apply_chat_template([{ role: 'user', content: prompt }], {
+      // render, then encode without adding special tokens (the template has them);
+      // two steps because apply_chat_template's tokenised return shape varies by version
+      const text = tok.apply_chat_template([{ role: 'user', content: prompt }], {
         add_generation_prompt: true,
-        tokenize: true,
-        return_tensor: false,
-      }) as unknown as number[];
-      return Array.from(ids, Number);
+        tokenize: false,
+      }) as unknown as string;
+      return Array.from(tok.encode(text, { add_special_tokens: false }), Number);
     },
     decode(ids) {
       return tok.decode(ids, { skip_special_tokens: true });

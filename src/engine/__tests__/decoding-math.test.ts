@@ -83,6 +83,10 @@ describe('argmax / topK', () => {
     const ref = Array.from(x.keys()).sort((a, b) => x[b] - x[a] || a - b).slice(0, 5);
     expect(topKIndices(x, 5)).toEqual(ref);
     expect(topKIndices(row([5, 1]), 5)).toEqual([0, 1]);
+    // ascending input: every element is inserted at the front
+    expect(topKIndices(row([1, 2, 3, 4, 5, 6, 7]), 5)).toEqual([6, 5, 4, 3, 2]);
+    expect(topKIndices(row([1, 2, 3]), 5)).toEqual([2, 1, 0]);
+    expect(topKIndices(row([2, 2, 1, 2]), 2)).toEqual([0, 1]);
   });
 });
 

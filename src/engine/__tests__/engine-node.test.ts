@@ -166,5 +166,9 @@ describe.skipIf(!!missing)('engine on the tiny suite (Node, fp32)', () => {
     const h = await rmPrefill(engine.platform.ort, rms.helpfulness, prompt);
     const winnerScore = await rmScore(rms.helpfulness, h, r.tokens.map((t) => t.id));
     expect(r.rm_scores!.helpfulness!).toBeCloseTo(winnerScore, 4);
+    // every weight 0: no RM runs and sample 0 wins, which is the base's own sample for the seed
+    const plain = await engine.generate({ ...s, weights: {} });
+    const own = await engine.generate({ ...base, decoder: 'base', max_tokens: 6 });
+    expect(plain.text).toBe(own.text);
   });
 });
