@@ -2,6 +2,8 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { resolve } from 'node:path';
 
+const root = import.meta.dirname;
+
 // Cross-origin isolation makes SharedArrayBuffer available, which multi-threaded
 // onnxruntime-web WASM needs (BROWSER-NOTES.md). Both servers must send it.
 const isolation = {
@@ -21,9 +23,9 @@ export default defineConfig({
     target: 'es2022',
     rollupOptions: {
       input: {
-        main: resolve(__dirname, 'index.html'),
+        main: resolve(root, 'index.html'),
         // engine-only page for the Playwright engine test (e2e/engine.spec.ts)
-        harness: resolve(__dirname, 'e2e/engine-harness.html'),
+        harness: resolve(root, 'e2e/engine-harness.html'),
       },
     },
   },

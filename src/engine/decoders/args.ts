@@ -8,6 +8,7 @@ import { argmax, logSoftmax, softmax, topKIndices } from '../math';
 import { disposeCache, selectRow, tileCache, type KVCache } from '../kv-cache';
 import { findStop } from '../stop';
 import { TextStream } from '../text-stream';
+import { yieldToEventLoop } from '../yield';
 import { alternatives, buildRecord } from '../token-record';
 import { advance, prefillAll, weighted, type DecodeContext, type DecodeOutcome, type LMState } from './context';
 import { rmPrefill } from './score';
@@ -32,6 +33,7 @@ export async function decodeArgs(ctx: DecodeContext): Promise<DecodeOutcome> {
   const states: LMState[] = [base, ...armStates];
   try {
     for (let t = 0; t < s.max_tokens; t++) {
+      await yieldToEventLoop(); // lets an abort or a newer request in
       if (ctx.signal.aborted) {
         finish = 'abort';
         break;

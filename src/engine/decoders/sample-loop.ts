@@ -7,6 +7,7 @@ import { applyProcessors, buildProcessors } from '../processors';
 import { drawToken } from '../sampler';
 import { findStop } from '../stop';
 import { TextStream } from '../text-stream';
+import { yieldToEventLoop } from '../yield';
 import { buildRecord } from '../token-record';
 import type { Rng } from '../prng';
 import { disposeCache } from '../kv-cache';
@@ -41,6 +42,7 @@ export async function sampleLoop(ctx: DecodeContext, m: LoopModels, opt: LoopOpt
 
   try {
     for (let t = 0; t < s.max_tokens; t++) {
+      await yieldToEventLoop(); // lets an abort or a newer request in
       if (ctx.signal.aborted) {
         finish = 'abort';
         break;
