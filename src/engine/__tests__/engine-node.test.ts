@@ -48,8 +48,12 @@ describe.skipIf(!!missing)('engine on the tiny suite (Node, fp32)', () => {
     const b = await engine.generate(s);
     expect(b.text).toBe(a.text);
     expect(b.tokens.map((t) => t.id)).toEqual(a.tokens.map((t) => t.id));
-    const c = await engine.generate({ ...s, seed: 2 });
-    expect(c.tokens.map((t) => t.id)).not.toEqual(a.tokens.map((t) => t.id));
+    // the tiny models are peaked: a hot temperature makes seeds visibly matter
+    const hot = { ...s, temperature: 8, max_tokens: 8 };
+    const c1 = await engine.generate({ ...hot, seed: 1 });
+    const c2 = await engine.generate({ ...hot, seed: 2 });
+    expect(c2.tokens.map((t) => t.id)).not.toEqual(c1.tokens.map((t) => t.id));
+    expect((await engine.generate({ ...hot, seed: 1 })).text).toBe(c1.text);
     // guided probability differs from the base probability once ARMs steer
     expect(a.tokens.some((t) => Math.abs(t.p_guided - t.p_base) > 1e-6)).toBe(true);
   });
@@ -125,11 +129,15 @@ describe.skipIf(!!missing)('engine on the tiny suite (Node, fp32)', () => {
   });
 
   it('truncates a prompt that does not fit the context from the left', async () => {
+    // a budget of max_tokens near the context leaves room for only a few prompt tokens
+    // (cheaper than an 8k-token prompt); stop after two tokens
     const ctx = engine.base.arch.max_position;
-    const words = Array.from({ length: ctx }, (_, i) => `w${i}`).join(' ');
-    const r = await engine.generate({ ...base, prompt: words, max_tokens: 4 });
+    const ctl = new AbortController();
+    let n = 0;
+    const r = await engine.generate({ ...base, max_tokens: ctx - 8 }, { signal: ctl.signal, onToken: () => ++n === 2 && ctl.abort() });
     expect(r.prompt_truncated).toBe(true);
-    expect(r.prompt_tokens + 4).toBeLessThanOrEqual(ctx);
+    expect(r.prompt_tokens).toBe(8);
+    expect(r.tokens).toHaveLength(2);
   });
 
   it('ARGS: greedy on log p_base + w * reward, batch-k RM rewards equal whole-sequence scores', async () => {
