@@ -28,7 +28,11 @@ export function createNodePlatform(opts: NodePlatformOptions = {}): Platform {
     // onnxruntime-node's run() executes synchronously on the JS thread: nothing to overlap
     parallel: false,
     async createSession(data, entry) {
-      const options = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' as const, intraOpNumThreads: threads, interOpNumThreads: 1 };
+      const options = {
+        executionProviders: ['cpu'], graphOptimizationLevel: 'all' as const, intraOpNumThreads: threads, interOpNumThreads: 1,
+        // several sessions take turns on the same cores: idle pool threads must not spin
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      };
       try {
         const s = typeof data === 'string' ? await ort.InferenceSession.create(data, options) : await ort.InferenceSession.create(data, options);
         return s as unknown as InferenceSession;
