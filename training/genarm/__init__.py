@@ -1,0 +1,1 @@
+"""genarm-web model pipeline: data, ARM/RM training, ONNX export, quantization, evaluation."""

@@ -1,0 +1,277 @@
+"""Build every model file into public/models/ and write manifest.json.
+
+  python -m genarm.build            # everything whose inputs exist (tiny suite, base, trained ARMs/RMs)
+  python -m genarm.build --tiny     # the tiny random-weight suite only (seconds)
+
+Idempotent: each model folder records a stamp of its inputs (code, weights source, adapter
+hash); when the stamp and every file's sha256 still match, the model is skipped.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from . import export
+from .base import BASE_ID, BuildError, hf_folder, load_base, sha256_file
+from .model import Config, LORA_TARGETS, Llama
+from .paths import ARTEFACTS, MODELS, ROOT
+
+VARIANTS = {"fp32": "model.onnx", "q4": "model_q4.onnx", "q8": "model_q8.onnx"}
+# what shapes the exported graphs; editing anything else here does not force a rebuild
+CODE_FILES = [Path(__file__).with_name(n) for n in ("model.py", "export.py")]
+TINY_VERSION = 2  # bump when tiny_model()'s weights change
+
+TINY = Config(vocab_size=49152, hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4,
+              num_kv_heads=2, head_dim=16, lora_rank=8, lora_alpha=16.0)
+TINY_BASE = "tiny-base"
+
+OBJECTIVES = ("helpfulness", "harmlessness")
+
+
+def code_hash() -> str:
+    h = hashlib.sha256()
+    for f in CODE_FILES:
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def file_entry(path: Path) -> dict:
+    return {"path": path.relative_to(MODELS).as_posix(), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def arch(cfg: Config) -> dict:
+    return {"num_layers": cfg.num_layers, "num_kv_heads": cfg.num_kv_heads, "head_dim": cfg.head_dim,
+            "hidden_size": cfg.hidden_size, "vocab_size": cfg.vocab_size, "max_position": cfg.max_position,
+            "eos_token_ids": [cfg.eos_token_id]}
+
+
+def up_to_date(folder: Path, stamp: dict) -> bool:
+    sf = folder / "build.json"
+    if not sf.exists():
+        return False
+    old = json.loads(sf.read_text())
+    if old.get("stamp") != stamp:
+        return False
+    for f in old.get("files", []):
+        p = MODELS / f["path"]
+        if not p.exists() or p.stat().st_size != f["bytes"]:
+            return False
+    return True
+
+
+def build_model(model_id: str, make_model, stamp: dict, with_tokenizer: bool, variants=VARIANTS) -> Path:
+    """Export one model (all variants) unless its stamp says it is current."""
+    folder = MODELS / model_id
+    if up_to_date(folder, stamp):
+        print(f"[build] {model_id}: up to date", flush=True)
+        return folder
+    t0 = time.time()
+    model: Llama = make_model()
+    onnx_dir = folder / "onnx"
+    onnx_dir.mkdir(parents=True, exist_ok=True)
+    print(f"[build] {model_id}: exporting fp32 ...", flush=True)
+    export.export_fp32(model, onnx_dir / VARIANTS["fp32"])
+    for v, bits in (("q4", 4), ("q8", 8)):
+        if v in variants:
+            print(f"[build] {model_id}: quantizing {v} ...", flush=True)
+            export.quantize(onnx_dir / VARIANTS["fp32"], onnx_dir / VARIANTS[v], bits)
+    export.write_folder_files(folder, model.cfg, hf_folder() if with_tokenizer else None, with_tokenizer)
+    files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"]
+    (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files, "seconds": round(time.time() - t0, 1)},
+                                                  indent=1) + "\n")
+    print(f"[build] {model_id}: done in {time.time() - t0:.0f} s", flush=True)
+    return folder
+
+
+# ------------------------------------------------------------------ model makers
+def tiny_model(seed: int, head: str = "lm", lora: bool = False) -> Llama:
+    """Random weights, same tokenizer and architecture family as SmolLM2. Scales chosen so the
+    blocks dominate the residual stream (else it copies its input token) and the next-token
+    entropy is ~4 nats (neither flat nor one-hot), which makes sampling tests meaningful."""
+    g = torch.Generator().manual_seed(seed)
+    cfg = Config(**{**TINY.to_dict(), "head": head, "lora_rank": TINY.lora_rank if lora else 0})
+    m = Llama(cfg)
+    with torch.no_grad():
+        for n, p in m.named_parameters():
+            if n == "norm.weight":
+                p.fill_(6.0)
+            elif "norm" in n and p.ndim == 1:
+                p.fill_(1.0)
+            elif n.startswith("score.") and p.ndim == 1:
+                p.zero_()
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) * (0.1 if "embed" in n else 0.6))
+    return m
+
+
+def tiny_adapter_model(seed: int, head: str) -> Llama:
+    """A tiny ARM/RM: tiny-base plus a random LoRA adapter, so it is a real adapter of the base."""
+    base = tiny_model(1, head="lm")
+    m = tiny_model(seed, head=head, lora=True)
+    sd = {k: v for k, v in base.state_dict().items()}
+    missing = m.load_state_dict(sd, strict=False)
+    assert not missing.unexpected_keys
+    return m
+
+
+def trained_model(name: str, head: str) -> Llama:
+    from safetensors.torch import load_file
+    meta = json.loads((ARTEFACTS / f"{name}.json").read_text())
+    lora = meta["lora"]
+    m = load_base(head=head, **lora)
+    tensors = load_file(ARTEFACTS / f"{name}.safetensors")
+    res = m.load_state_dict(tensors, strict=False)
+    if res.unexpected_keys:
+        raise BuildError(f"{ARTEFACTS / (name + '.safetensors')}: unexpected tensors {res.unexpected_keys[:4]}")
+    return m
+
+
+def merged(m: Llama) -> Llama:
+    m.merge_lora()
+    return m
+
+
+# ------------------------------------------------------------------ adapters (fused path)
+def write_adapter(m: Llama, path: Path) -> dict:
+    """LoRA tensors as raw little-endian float32, layer by layer, in LORA_TARGETS order:
+    A [r, in] then B [out, r]; layers without an adapter write zeros. Layout in the manifest."""
+    import numpy as np
+    r = m.cfg.lora_rank
+    chunks = []
+    for layer in m.layers:
+        for t in LORA_TARGETS:
+            lin = getattr(layer.self_attn, t) if hasattr(layer.self_attn, t) else getattr(layer.mlp, t)
+            out_f, in_f = lin.weight.shape
+            if lin.rank > 0:
+                a = lin.lora_A.detach().float().numpy()
+                b = (lin.lora_B.detach().float() * lin.scale).numpy()  # scale folded into B
+            else:
+                a, b = np.zeros((r, in_f), np.float32), np.zeros((out_f, r), np.float32)
+            chunks += [a.astype("<f4").tobytes(), b.astype("<f4").tobytes()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(chunks))
+    return {"rank": r, "alpha": m.cfg.lora_alpha, "scale_folded": True, "targets": list(LORA_TARGETS)}
+
+
+# ------------------------------------------------------------------ manifest
+def entry(model_id: str, role: str, label: str, cfg: Config, tokenizer: str, objective: str | None = None,
+          tiny: bool = False, adapter: dict | None = None) -> dict:
+    folder = MODELS / model_id
+    bj = json.loads((folder / "build.json").read_text())
+    files = [f for f in bj["files"] if not f["path"].split("/")[-2] == "onnx" and not f["path"].endswith(".lora.bin")]
+    variants = {}
+    for v, name in VARIANTS.items():
+        for f in bj["files"]:
+            if f["path"] == f"{model_id}/onnx/{name}":
+                variants[v] = f
+    e = {"id": model_id, "role": role, "label": label, "tokenizer": tokenizer, "folder": model_id + "/",
+         "arch": arch(cfg), "files": files, "variants": variants}
+    if objective:
+        e["objective"] = objective
+    if tiny:
+        e["tiny"] = True
+    if adapter:
+        e["adapter"] = adapter
+    return e
+
+
+def adapter_entry(model_id: str, base_id: str, m: Llama) -> dict:
+    path = MODELS / model_id / "adapter.lora.bin"
+    info = write_adapter(m, path)
+    return {"base": base_id, "rank": info["rank"], "alpha": info["alpha"], "file": file_entry(path),
+            "layout": "per layer, per target in " + ",".join(LORA_TARGETS) +
+                      ": A[rank,in] then B[out,rank] (alpha/rank folded into B), float32 LE"}
+
+
+def build_all(tiny_only: bool = False) -> dict:
+    MODELS.mkdir(parents=True, exist_ok=True)
+    ch = code_hash()
+    models: dict[str, dict] = {}
+    suites: dict[str, dict] = {}
+
+    # tiny suite: seconds to build, used by fast tests
+    build_model(TINY_BASE, lambda: tiny_model(1), {"code": ch, "seed": 1, "tiny": TINY_VERSION}, with_tokenizer=True)
+    models[TINY_BASE] = entry(TINY_BASE, "base", "Tiny random base (tests)", TINY, TINY_BASE, tiny=True)
+    tiny_suite = {"id": "tiny", "label": "Tiny random models (tests)", "base": TINY_BASE, "arms": {}, "rms": {}}
+    for i, obj in enumerate(OBJECTIVES):
+        arm_id, rm_id = f"tiny-arm-{obj}", f"tiny-rm-{obj}"
+        build_model(arm_id, lambda s=10 + i: merged(tiny_adapter_model(s, "lm")), {"code": ch, "seed": 10 + i, "tiny": TINY_VERSION}, False)
+        models[arm_id] = entry(arm_id, "arm", f"Tiny {obj} ARM", TINY, TINY_BASE, obj, tiny=True,
+                               adapter=adapter_entry(arm_id, TINY_BASE, tiny_adapter_model(10 + i, "lm")))
+        build_model(rm_id, lambda s=20 + i: merged(tiny_adapter_model(s, "rm")), {"code": ch, "seed": 20 + i, "tiny": TINY_VERSION}, False)
+        models[rm_id] = entry(rm_id, "rm", f"Tiny {obj} reward model", Config(**{**TINY.to_dict(), "head": "rm"}),
+                              TINY_BASE, obj, tiny=True)
+        tiny_suite["arms"][obj] = arm_id
+        tiny_suite["rms"][obj] = rm_id
+    suites["tiny"] = tiny_suite
+
+    if not tiny_only:
+        src = (hf_folder() / "SOURCE").read_text().strip()
+        base_stamp = {"code": ch, "source": src}
+        build_model(BASE_ID, load_base, base_stamp, with_tokenizer=True)
+        base_cfg = load_base_cfg()
+        models[BASE_ID] = entry(BASE_ID, "base", "SmolLM2-135M-Instruct", base_cfg, BASE_ID)
+        suite = {"id": "smollm2", "label": "SmolLM2-135M-Instruct + 135M ARMs", "base": BASE_ID, "arms": {}, "rms": {}}
+        for obj in OBJECTIVES:
+            for kind, head in (("arm", "lm"), ("rm", "rm")):
+                name = f"{kind}-{obj}"
+                art = ARTEFACTS / f"{name}.safetensors"
+                if not art.exists():
+                    print(f"[build] {name}: no trained artefact yet ({art.relative_to(ROOT)}); skipped", flush=True)
+                    continue
+                stamp = {"code": ch, "source": src, "artefact": sha256_file(art)[:16]}
+                build_model(name, lambda n=name, h=head: merged(trained_model(n, h)), stamp, with_tokenizer=False)
+                cfg = Config(**{**base_cfg.to_dict(), "head": head})
+                adapter = adapter_entry(name, BASE_ID, trained_model(name, head)) if kind == "arm" else None
+                models[name] = entry(name, kind, f"{obj.capitalize()} {'ARM' if kind == 'arm' else 'reward model'}",
+                                     cfg, BASE_ID, obj, adapter=adapter)
+                suite["arms" if kind == "arm" else "rms"][obj] = name
+        suites["smollm2"] = suite
+
+    if tiny_only and (MODELS / "manifest.json").exists():
+        # keep what an earlier full build listed; a tiny rebuild must not hide the real models
+        old = json.loads((MODELS / "manifest.json").read_text())
+        models = {**{k: v for k, v in old["models"].items() if not v.get("tiny")}, **models}
+        suites = {**{k: v for k, v in old["suites"].items() if k != "tiny"}, **suites}
+    manifest = {"version": 1, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "models": models, "suites": suites, "preferred": preferred_dtypes()}
+    (MODELS / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    print(f"[build] wrote {MODELS / 'manifest.json'}: {len(models)} models, suites {list(suites)}", flush=True)
+    return manifest
+
+
+def load_base_cfg() -> Config:
+    from transformers import AutoConfig
+    return Config.from_hf(AutoConfig.from_pretrained(hf_folder()))
+
+
+def preferred_dtypes() -> dict:
+    """Per-backend dtype, from measurements in reports/models.json when they exist."""
+    rep = ROOT / "reports" / "models.json"
+    default = {"webgpu": "q4", "wasm": "q4", "node": "q8"}
+    if rep.exists():
+        return json.loads(rep.read_text()).get("preferred", default)
+    return default
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tiny", action="store_true", help="build only the tiny test suite")
+    args = ap.parse_args(argv)
+    try:
+        build_all(tiny_only=args.tiny)
+    except BuildError as e:
+        print(f"[build] ERROR: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

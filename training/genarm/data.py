@@ -1,0 +1,234 @@
+"""Preference pairs for the reward models, from the shared human-labelled data.
+
+helpfulness : HH-RLHF helpful-base, helpful-online, helpful-rejection-sampled
+harmlessness: HH-RLHF harmless-base + XSTest completions on unsafe prompts
+              (refusal preferred), from the XSTest prompts held for training.
+
+Rules (../shared/data/README.md, issue 3):
+- drop pairs with identical sides or different prompts on the two sides; dedupe;
+- remove every pair whose first user turn is an evaluation prompt (AlpacaEval,
+  MT-Bench, AdvBench, OASST prompt lottery, and the XSTest prompts held out for eval);
+- XSTest prompts are split by a hash of the prompt: half feed training pairs, the other
+  half are the over-refusal / refusal evaluation set (written to eval_prompts.json);
+- render with the base model's chat template; truncate prompts from the left;
+- a deterministic split by prompt (hash of the rendered first user turn) into train
+  and held-out (HELDOUT_PCT percent).
+
+Output: .cache/data/<objective>.{train,heldout}.jsonl with token ids, and counts in
+reports/data_counts.json.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from .paths import CACHE, DATA, REPORTS
+
+HELDOUT_PCT = 10
+MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
+MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
+SYSTEM = None  # the template's own default system prompt is used
+
+
+def norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def bucket(key: str, mod: int = 100) -> int:
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) % mod
+
+
+# ---------------------------------------------------------------- parsing
+def parse_hh(dialogue: str) -> tuple[list[dict], str] | None:
+    """'\n\nHuman: ..\n\nAssistant: ..' -> (messages of the prompt, final assistant response)."""
+    idx = dialogue.rfind("\n\nAssistant:")
+    if idx < 0:
+        return None
+    prompt, response = dialogue[:idx], dialogue[idx + len("\n\nAssistant:"):]
+    parts = re.split(r"\n\n(Human|Assistant): ?", prompt)
+    msgs = []
+    # parts = ['', 'Human', text, 'Assistant', text, ...]
+    for role, text in zip(parts[1::2], parts[2::2]):
+        msgs.append({"role": "user" if role == "Human" else "assistant", "content": text.strip()})
+    if not msgs or msgs[0]["role"] != "user" or msgs[-1]["role"] != "user":
+        return None
+    return msgs, response.strip()
+
+
+def hh_pairs(files: list[str], source: str) -> list[dict]:
+    out = []
+    for name in files:
+        with gzip.open(DATA / "hh-rlhf" / name, "rt") as f:
+            for line in f:
+                row = json.loads(line)
+                a, b = parse_hh(row["chosen"]), parse_hh(row["rejected"])
+                if a is None or b is None:
+                    continue
+                out.append({"messages": a[0], "messages_r": b[0], "chosen": a[1], "rejected": b[1], "source": source})
+    return out
+
+
+XSTEST_MODELS = ("gpt4", "llama2new", "llama2orig", "mistralguard", "mistralinstruct")
+
+
+def xstest_is_eval(prompt: str) -> bool:
+    return bucket("xstest:" + norm(prompt), 2) == 0
+
+
+def xstest_pairs(unsafe: bool) -> list[dict]:
+    """Pairs of two models' completions of the same prompt with different labels."""
+    rank = {"2_full_refusal": 0, "3_partial_refusal": 1, "1_full_compliance": 2}
+    by_prompt: dict[str, list[tuple[int, str]]] = {}
+    types = {}
+    for m in XSTEST_MODELS:
+        with open(DATA / "xstest" / f"{m}.csv", newline="") as f:
+            for row in csv.DictReader(f):
+                label = row.get("final_label", "").strip()
+                if label not in rank or not row.get("completion"):
+                    continue
+                p = row["prompt"].strip()
+                types[p] = row["type"]
+                by_prompt.setdefault(p, []).append((rank[label], row["completion"].strip()))
+    out = []
+    for p, comps in by_prompt.items():
+        is_unsafe = types[p].startswith("contrast_")
+        if is_unsafe != unsafe or xstest_is_eval(p):
+            continue
+        seen = set()
+        for ra, ca in comps:
+            for rb, cb in comps:
+                # unsafe: lower rank (more refusal) preferred; safe: higher rank (compliance) preferred
+                better = ra < rb if unsafe else ra > rb
+                if better and (ca, cb) not in seen:
+                    seen.add((ca, cb))
+                    out.append({"messages": [{"role": "user", "content": p}], "messages_r": None,
+                                "chosen": ca, "rejected": cb, "source": "xstest"})
+    return out
+
+
+# ---------------------------------------------------------------- eval prompts
+def eval_prompts() -> set[str]:
+    s: set[str] = set()
+    for row in json.load(open(DATA / "eval" / "alpaca_eval_805.json")):
+        s.add(norm(row["instruction"]))
+    with open(DATA / "eval" / "mt_bench_question.jsonl") as f:
+        for line in f:
+            for t in json.loads(line)["turns"]:
+                s.add(norm(t))
+    with open(DATA / "eval" / "advbench_behaviors.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            s.add(norm(row["Behavior"]))
+    with open(DATA / "oasst" / "prompt_lottery_en_250_text.jsonl") as f:
+        for line in f:
+            row = json.loads(line)  # a bare JSON string per line
+            s.add(norm(row if isinstance(row, str) else row.get("text", "")))
+    with open(DATA / "xstest" / "xstest_prompts.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if xstest_is_eval(row["prompt"].strip()):
+                s.add(norm(row["prompt"]))
+    s.discard("")
+    return s
+
+
+def xstest_eval_prompts() -> list[dict]:
+    with open(DATA / "xstest" / "xstest_prompts.csv", newline="") as f:
+        return [{"id": row["id"], "prompt": row["prompt"].strip(), "type": row["type"],
+                 "unsafe": row["type"].startswith("contrast_")}
+                for row in csv.DictReader(f) if xstest_is_eval(row["prompt"].strip())]
+
+
+# ---------------------------------------------------------------- building
+def clean(pairs: list[dict], banned: set[str], counts: Counter) -> list[dict]:
+    out, seen = [], set()
+    for p in pairs:
+        if p["messages_r"] is not None and p["messages_r"] != p["messages"]:
+            counts["dropped_different_prompts"] += 1
+            continue
+        if p["chosen"] == p["rejected"] or not p["chosen"] or not p["rejected"]:
+            counts["dropped_identical_or_empty"] += 1
+            continue
+        first = norm(p["messages"][0]["content"])
+        if first in banned:
+            counts["dropped_eval_overlap"] += 1
+            continue
+        key = (json.dumps(p["messages"]), p["chosen"], p["rejected"])
+        if key in seen:
+            counts["dropped_duplicate"] += 1
+            continue
+        seen.add(key)
+        out.append(p)
+    return out
+
+
+def encode(pairs: list[dict], tok) -> list[dict]:
+    end = tok.convert_tokens_to_ids("<|im_end|>")
+    out = []
+    for p in pairs:
+        prompt_text = tok.apply_chat_template(p["messages"], tokenize=False, add_generation_prompt=True)
+        prompt_ids = tok(prompt_text, add_special_tokens=False)["input_ids"]
+        truncated = len(prompt_ids) > MAX_PROMPT_TOKENS
+        prompt_ids = prompt_ids[-MAX_PROMPT_TOKENS:]
+        sides = []
+        for r in (p["chosen"], p["rejected"]):
+            ids = tok(r, add_special_tokens=False)["input_ids"] + [end]
+            sides.append(ids[:MAX_RESPONSE_TOKENS])
+        out.append({"prompt_ids": prompt_ids, "chosen_ids": sides[0], "rejected_ids": sides[1],
+                    "prompt_truncated": truncated, "source": p["source"],
+                    "key": norm(p["messages"][0]["content"])})
+    return out
+
+
+def build(tok=None, force: bool = False) -> dict:
+    outdir = CACHE / "data"
+    report = REPORTS / "data_counts.json"
+    done = outdir / "DONE"
+    if done.exists() and report.exists() and not force:
+        return json.loads(report.read_text())
+    if tok is None:
+        from .base import load_tokenizer
+        tok = load_tokenizer()
+    banned = eval_prompts()
+    objectives = {
+        "helpfulness": hh_pairs(["helpful-base-test.jsonl.gz", "helpful-online-test.jsonl.gz",
+                                 "helpful-rejection-sampled-test.jsonl.gz"], "hh-helpful"),
+        "harmlessness": hh_pairs(["harmless-base-test.jsonl.gz"], "hh-harmless") + xstest_pairs(unsafe=True),
+    }
+    outdir.mkdir(parents=True, exist_ok=True)
+    counts_all = {"heldout_pct": HELDOUT_PCT, "max_prompt_tokens": MAX_PROMPT_TOKENS,
+                  "max_response_tokens": MAX_RESPONSE_TOKENS, "eval_prompts_banned": len(banned)}
+    for obj, raw in objectives.items():
+        c = Counter()
+        c["raw_pairs"] = len(raw)
+        c.update({f"raw_{k}": v for k, v in Counter(p["source"] for p in raw).items()})
+        pairs = encode(clean(raw, banned, c), tok)
+        split = {"train": [], "heldout": []}
+        for p in pairs:
+            split["heldout" if bucket(obj + ":" + p["key"]) < HELDOUT_PCT else "train"].append(p)
+        for name, rows in split.items():
+            with open(outdir / f"{obj}.{name}.jsonl", "w") as f:
+                for r in rows:
+                    f.write(json.dumps(r) + "\n")
+            c[f"{name}_pairs"] = len(rows)
+            c[f"{name}_prompts"] = len({r["key"] for r in rows})
+            c.update({f"{name}_{k}": v for k, v in Counter(r["source"] for r in rows).items()})
+        c["prompt_truncated"] = sum(p["prompt_truncated"] for p in pairs)
+        counts_all[obj] = dict(c)
+    (outdir / "xstest_eval_prompts.json").write_text(json.dumps(xstest_eval_prompts(), indent=1))
+    REPORTS.mkdir(exist_ok=True)
+    report.write_text(json.dumps(counts_all, indent=2) + "\n")
+    done.write_text("ok\n")
+    return counts_all
+
+
+def load_split(objective: str, split: str) -> list[dict]:
+    with open(CACHE / "data" / f"{objective}.{split}.jsonl") as f:
+        return [json.loads(line) for line in f]
+
+
+if __name__ == "__main__":
+    print(json.dumps(build(force=True), indent=2))

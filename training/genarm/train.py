@@ -1,0 +1,247 @@
+"""Train an Autoregressive Reward Model (GenARM eq. 5) or a trajectory-level reward model.
+
+ARM  : loss = -log sigmoid(beta_r * (sum_t log pi_r(y_w,t|x,y_w,<t) - sum_t log pi_r(y_l,t|x,y_l,<t)))
+       response tokens only, no reference model, no length normalisation.
+RM   : Bradley-Terry, loss = -log sigmoid(r(x,y_w) - r(x,y_l)), r = scalar head on the last token.
+Both : LoRA r=8, alpha=16, dropout 0.05 on q,k,v,o,gate,up,down of every layer (the RM also
+       trains its scalar head); AdamW lr 5e-4, weight decay 0.05, cosine schedule with warm-up,
+       effective batch 32 pairs, bf16 autocast on the CPU.
+
+The prompt of a pair is run once and its KV cache shared by the chosen and the rejected
+response (rows 0..b-1 chosen, b..2b-1 rejected): a third less compute than two full passes.
+Resumable: a checkpoint every few optimizer steps in training/checkpoints/<name>/.
+
+  python -m genarm.train --kind arm --objective helpfulness --max-pairs 2000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .data import build as build_data, load_split
+from .paths import ARTEFACTS, CHECKPOINTS, REPORTS
+
+BETA = {"helpfulness": 0.05, "harmlessness": 0.05}  # the paper's HH-RLHF setting for both
+# LoRA on the top 12 of 30 layers: the 18 lower layers then need no backward pass, which
+# makes a step ~1.8x cheaper on these 2 CPU cores (the paper adapts every layer).
+LORA = dict(lora_rank=8, lora_alpha=16.0, lora_dropout=0.05, lora_layers=12)
+
+
+def collate(pairs: list[dict], pad_id: int):
+    """-> prompt ids/mask [b,Lp] (left-padded), response ids/mask [2b,Lr] (right-padded)."""
+    b = len(pairs)
+    lp = max(len(p["prompt_ids"]) for p in pairs)
+    resp = [p["chosen_ids"] for p in pairs] + [p["rejected_ids"] for p in pairs]
+    lr = max(len(r) for r in resp)
+    pid = torch.full((b, lp), pad_id, dtype=torch.long)
+    pm = torch.zeros((b, lp), dtype=torch.long)
+    for i, p in enumerate(pairs):
+        n = len(p["prompt_ids"])
+        pid[i, lp - n:] = torch.tensor(p["prompt_ids"])
+        pm[i, lp - n:] = 1
+    rid = torch.full((2 * b, lr), pad_id, dtype=torch.long)
+    rm = torch.zeros((2 * b, lr), dtype=torch.long)
+    for i, r in enumerate(resp):
+        rid[i, :len(r)] = torch.tensor(r)
+        rm[i, :len(r)] = 1
+    return pid, pm, rid, rm
+
+
+def pair_scores(model, kind: str, pid, pm, rid, rm) -> torch.Tensor:
+    """Score of every response row [2b]: ARM -> summed log-prob, RM -> scalar reward."""
+    b = pid.shape[0]
+    h_prompt, presents = model.hidden(pid, pm, (pm.cumsum(-1) - 1).clamp(min=0))
+    past = [(torch.cat([k, k]), torch.cat([v, v])) for k, v in presents]
+    mask = torch.cat([torch.cat([pm, pm]), rm], dim=1)
+    plen = pm.sum(-1, keepdim=True).repeat(2, 1)
+    pos = plen + torch.arange(rid.shape[1])[None]
+    h_resp, _ = model.hidden(rid, mask, pos, past)
+    if kind == "rm":
+        last = rm.sum(-1) - 1  # index of the last real response token
+        h_last = h_resp[torch.arange(2 * b), last]
+        return model.score(h_last).squeeze(-1).float()
+    # hidden state that predicts response token j: the prompt's last for j=0, else response j-1
+    h_pred = torch.cat([torch.cat([h_prompt[:, -1:], h_prompt[:, -1:]]), h_resp[:, :-1]], dim=1)
+    logits = F.linear(h_pred, model.embed_tokens.weight).float()  # [2b,Lr,V]
+    logp = torch.log_softmax(logits, -1).gather(-1, rid[..., None]).squeeze(-1)
+    return (logp * rm).sum(-1)
+
+
+def pair_loss(scores: torch.Tensor, kind: str, beta: float):
+    b = scores.shape[0] // 2
+    margin = scores[:b] - scores[b:]
+    if kind == "arm":
+        margin = beta * margin
+    return -F.logsigmoid(margin).mean(), (margin > 0).float()
+
+
+def batches(pairs: list[dict], size: int, seed: int) -> list[list[dict]]:
+    """Shuffle, then sort within windows of 16 batches by length: less padding, still random."""
+    rng = random.Random(seed)
+    idx = list(range(len(pairs)))
+    rng.shuffle(idx)
+    win = size * 16
+    out = []
+    for s in range(0, len(idx), win):
+        chunk = sorted(idx[s:s + win], key=lambda i: len(pairs[i]["prompt_ids"]))
+        out += [[pairs[i] for i in chunk[j:j + size]] for j in range(0, len(chunk), size)]
+    rng.shuffle(out)
+    return out
+
+
+@torch.no_grad()
+def evaluate(model, kind: str, pairs: list[dict], pad_id: int, beta: float, bs: int = 8) -> dict:
+    model.eval()
+    correct, losses = [], []
+    for s in range(0, len(pairs), bs):
+        chunk = pairs[s:s + bs]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            sc = pair_scores(model, kind, *collate(chunk, pad_id))
+        loss, acc = pair_loss(sc, kind, beta)
+        correct += acc.tolist()
+        losses.append(loss.item() * len(chunk))
+    model.train()
+    n = len(correct)
+    acc = sum(correct) / max(n, 1)
+    return {"n": n, "accuracy": acc, "ci95": wilson(acc, n), "loss": sum(losses) / max(n, 1)}
+
+
+def wilson(p: float, n: int, z: float = 1.96) -> list[float]:
+    if n == 0:
+        return [0.0, 1.0]
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return [round(c - h, 4), round(c + h, 4)]
+
+
+def lr_at(step: int, total: int, warmup: int, lr: float) -> float:
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    t = (step - warmup) / max(1, total - warmup)
+    return lr * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kind", choices=["arm", "rm"], required=True)
+    ap.add_argument("--objective", choices=["helpfulness", "harmlessness"], required=True)
+    ap.add_argument("--max-pairs", type=int, default=0, help="train pairs to use (0 = one epoch)")
+    ap.add_argument("--micro", type=int, default=4, help="pairs per forward pass")
+    ap.add_argument("--batch", type=int, default=32, help="effective batch (pairs per optimizer step)")
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--beta", type=float, default=None)
+    ap.add_argument("--eval-pairs", type=int, default=0, help="held-out pairs for the final eval (0 = all)")
+    ap.add_argument("--eval-every", type=int, default=20, help="optimizer steps between quick held-out checks")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--name", default=None)
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    name = args.name or f"{args.kind}-{args.objective}"
+    beta = args.beta if args.beta is not None else BETA[args.objective]
+    build_data()
+    train = load_split(args.objective, "train")
+    held = load_split(args.objective, "heldout")
+    if args.max_pairs:
+        train = train[: args.max_pairs] if args.max_pairs < len(train) else train
+    from .base import load_base, load_tokenizer
+    tok = load_tokenizer()
+    pad_id = tok.pad_token_id if tok.pad_token_id is not None else 2
+    model = load_base(head=("rm" if args.kind == "rm" else "lm"), **LORA)
+    if args.kind == "rm":
+        torch.nn.init.normal_(model.score.weight, std=1.0 / math.sqrt(model.cfg.hidden_size + 1))
+        torch.nn.init.zeros_(model.score.bias)
+    model.freeze_base()
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=args.lr)
+    micro = batches(train, args.micro, args.seed)
+    accum = max(1, args.batch // args.micro)
+    total_steps = math.ceil(len(micro) / accum)
+    warmup = max(1, round(0.05 * total_steps))
+
+    ckdir = CHECKPOINTS / name
+    ckdir.mkdir(parents=True, exist_ok=True)
+    ck = ckdir / "ckpt.pt"
+    step, t_used, log = 0, 0.0, []
+    if ck.exists():
+        state = torch.load(ck, weights_only=False)
+        model.load_state_dict(state["trainable"], strict=False)
+        opt.load_state_dict(state["opt"])
+        step, t_used, log = state["step"], state["t_used"], state["log"]
+        print(f"[{name}] resumed at step {step}/{total_steps}", flush=True)
+    print(f"[{name}] {len(train)} train pairs, {len(held)} held-out, beta={beta}, "
+          f"{total_steps} steps of {accum}x{args.micro} pairs, threads={args.threads}", flush=True)
+
+    quick = held[: min(64, len(held))]
+    model.train()
+    while step < total_steps:
+        t0 = time.time()
+        lr = lr_at(step, total_steps, warmup, args.lr)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        losses, accs = [], []
+        for mb in micro[step * accum:(step + 1) * accum]:
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                sc = pair_scores(model, args.kind, *collate(mb, pad_id))
+            loss, acc = pair_loss(sc, args.kind, beta)
+            (loss / accum).backward()
+            losses.append(loss.item())
+            accs += acc.tolist()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        t_used += time.time() - t0
+        entry = {"step": step, "lr": lr, "loss": sum(losses) / len(losses), "train_acc": sum(accs) / len(accs),
+                 "s": round(t_used, 1)}
+        if step % args.eval_every == 0 or step == total_steps:
+            q = evaluate(model, args.kind, quick, pad_id, beta)
+            entry["heldout64_acc"] = q["accuracy"]
+        log.append(entry)
+        print(f"[{name}] step {step}/{total_steps} loss {entry['loss']:.4f} train_acc {entry['train_acc']:.3f} "
+              + (f"heldout64 {entry['heldout64_acc']:.3f} " if "heldout64_acc" in entry else "")
+              + f"lr {lr:.2e} {t_used/60:.1f} min", flush=True)
+        if step % 4 == 0 or step == total_steps:
+            trainable = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
+            torch.save({"trainable": trainable, "opt": opt.state_dict(), "step": step, "t_used": t_used,
+                        "log": log}, ck.with_suffix(".tmp"))
+            os.replace(ck.with_suffix(".tmp"), ck)
+
+    ev_pairs = held if not args.eval_pairs else held[: args.eval_pairs]
+    t0 = time.time()
+    final = evaluate(model, args.kind, ev_pairs, pad_id, beta)
+    print(f"[{name}] held-out accuracy {final['accuracy']:.4f} CI95 {final['ci95']} on {final['n']} pairs "
+          f"({time.time()-t0:.0f} s)", flush=True)
+    save_artefact(model, name, args, {
+        "kind": args.kind, "objective": args.objective, "beta": beta if args.kind == "arm" else None,
+        "train_pairs": len(train), "heldout": final, "train_wall_s": round(t_used, 1), "steps": total_steps,
+        "micro": args.micro, "batch": args.batch, "lr": args.lr, "lora": LORA, "precision": "bf16 autocast",
+        "max_prompt_tokens": 160, "max_response_tokens": 96, "threads": args.threads, "log": log,
+    })
+
+
+def save_artefact(model, name: str, args, meta: dict) -> None:
+    from safetensors.torch import save_file
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    tensors = {n: p.detach().float().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    save_file(tensors, ARTEFACTS / f"{name}.safetensors", metadata={"meta": json.dumps({k: v for k, v in meta.items() if k != "log"})})
+    (ARTEFACTS / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"[{name}] saved {ARTEFACTS / (name + '.safetensors')}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
