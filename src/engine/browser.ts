@@ -8,7 +8,7 @@ import type { BackendInfo, Manifest, ModelEntry } from './types';
 import { dtypePreference } from './manifest';
 import { BrowserFileSource } from './source-browser';
 import { presentName } from './kv-cache';
-import type { Platform } from './platform';
+import { isMissingKernel, UnsupportedGraphError, type Platform } from './platform';
 import type { Feeds, InferenceSession, OrtRuntime, Outputs } from './ort';
 
 // The few WebGPU types used here (the DOM lib in TypeScript 5.9 has none).
@@ -151,7 +151,9 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
         await watchDevice();
         return session as unknown as InferenceSession;
       } catch (e) {
-        const msg = `model ${entry.id}: ${backend} session failed: ${(e as Error).message}`;
+        const raw = (e as Error).message ?? String(e);
+        const msg = `model ${entry.id}: ${backend} session failed: ${raw}`;
+        if (isMissingKernel(raw)) throw new UnsupportedGraphError(msg);
         throw backend === 'webgpu' ? new GpuLostError(msg) : new Error(msg);
       }
     },

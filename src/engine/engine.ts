@@ -2,12 +2,12 @@
 // then runs one generation at a time with any of the four decoders. Plain
 // TypeScript over an injected Platform, so it runs in a Web Worker and under Node.
 import type {
-  BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ModelEntry, Objective, TokenRecord,
+  BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ManifestFile, ModelEntry, Objective, TokenRecord,
 } from './types';
 import { CausalLM } from './causal-lm';
 import { ProgressTracker } from './files';
 import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
-import type { Platform } from './platform';
+import { UnsupportedGraphError, type Platform } from './platform';
 import { parseJsonBytes, tokenizerFromJson, type ChatTokenizer } from './tokenizer';
 import type { DecodeContext, DecodeOutcome, ResolvedSettings } from './decoders/context';
 import { decodeGenarm } from './decoders/genarm';
@@ -87,13 +87,11 @@ export class Engine {
     const models = resolveSuite(manifest, opts.suite);
     const steering = [models.base, ...Object.values(models.arms)] as ModelEntry[];
     const preference = opts.dtypePreference ?? platform.dtypePreference(manifest);
-    const { dtype, why } = chooseDtype(steering, preference, opts.dtype);
 
     const tokFiles = [models.tokenizer.json, models.tokenizer.config, ...(models.tokenizer.template ? [models.tokenizer.template] : [])];
-    const onnx = steering.map((e) => variantFile(e, dtype));
-    [...tokFiles, ...onnx].forEach((f) => progress.add(f));
+    tokFiles.forEach((f) => progress.add(f));
     progress.setPhase('download');
-    const fetchOne = async (f: (typeof onnx)[number], want: 'bytes' | 'any') => {
+    const fetchOne = async (f: ManifestFile, want: 'bytes' | 'any') => {
       const data = await platform.source.fetch(f, want, (n, cached) => progress.update(f.path, n, cached));
       progress.done(f.path);
       return data;
@@ -106,15 +104,39 @@ export class Engine {
     }
     const tokenizer = tokenizerFromJson(parseJsonBytes(tokJson, tokFiles[0].path), config);
 
-    // one model at a time: its bytes can be released before the next one downloads
-    const lms: CausalLM[] = [];
-    for (let i = 0; i < steering.length; i++) {
-      const data = await fetchOne(onnx[i], 'any');
-      progress.setPhase('session');
-      const session = await platform.createSession(data, steering[i], dtype, { kvOnDevice: true });
-      lms.push(new CausalLM(platform.ort, session, steering[i], platform.runner));
-      progress.setPhase('download');
+    // The preferred dtype may hold an op this backend lacks (e.g. a 4-bit
+    // GatherBlockQuantized on WASM): then the next dtype every model has is tried,
+    // unless the caller asked for this dtype explicitly.
+    const rejected: string[] = [];
+    let lms: CausalLM[] = [];
+    let choice = chooseDtype(steering, preference, opts.dtype);
+    for (;;) {
+      const dtype = choice.dtype;
+      const onnx = steering.map((e) => variantFile(e, dtype));
+      onnx.forEach((f) => progress.add(f));
+      try {
+        // one model at a time: its bytes can be released before the next one downloads
+        for (let i = 0; i < steering.length; i++) {
+          const data = await fetchOne(onnx[i], 'any');
+          progress.setPhase('session');
+          const session = await platform.createSession(data, steering[i], dtype, { kvOnDevice: true });
+          lms.push(new CausalLM(platform.ort, session, steering[i], platform.runner));
+          progress.setPhase('download');
+        }
+        break;
+      } catch (e) {
+        if (!(e instanceof UnsupportedGraphError) || opts.dtype) throw e;
+        await Promise.all(lms.map((lm) => lm.session.release()));
+        lms = [];
+        onnx.forEach((f) => progress.remove(f.path));
+        const op = /implementation for (\w+)/.exec(e.message)?.[1];
+        rejected.push(`${dtype} cannot run here (${op ? `no ${op} kernel` : e.message})`);
+        const rest = preference.filter((d) => d !== dtype && !rejected.some((r) => r.startsWith(`${d} `)));
+        choice = chooseDtype(steering, rest);
+      }
     }
+    const { dtype } = choice;
+    const why = rejected.length ? `${rejected.join('; ')}: using ${dtype}` : choice.why;
     const [base, ...armLms] = lms;
     const arms: Partial<Record<Objective, CausalLM>> = {};
     armLms.forEach((lm) => (arms[lm.entry.objective!] = lm));
@@ -152,6 +174,7 @@ export class Engine {
         tracker.done(f.path);
         tracker.setPhase('session');
         const session = await this.platform.createSession(data, e, dtype, { kvOnDevice: false });
+        // (an RM whose dtype this backend cannot run is reported, not silently swapped)
         this.rms[e.objective!] = new CausalLM(this.platform.ort, session, e, this.platform.runner);
       }
       tracker.setPhase('ready');

@@ -59,6 +59,12 @@ export class ProgressTracker {
     }
   }
 
+  /** Forget a file that will not be fetched after all (a dtype the backend rejected). */
+  remove(path: string): void {
+    const f = this.files.get(path);
+    if (f && !f.done && f.loaded === 0) this.files.delete(path);
+  }
+
   update(path: string, loaded: number, cached: boolean): void {
     const f = this.files.get(path);
     if (!f) return;

@@ -6,7 +6,7 @@ import type { InferenceSession } from 'onnxruntime-common';
 import { Engine, type LoadOptions } from './engine';
 import { dtypePreference } from './manifest';
 import { NodeFileSource } from './source-node';
-import type { Platform } from './platform';
+import { isMissingKernel, UnsupportedGraphError, type Platform } from './platform';
 import { plainRunner, type OrtRuntime } from './ort';
 
 export interface NodePlatformOptions {
@@ -37,7 +37,9 @@ export function createNodePlatform(opts: NodePlatformOptions = {}): Platform {
         const s = typeof data === 'string' ? await ort.InferenceSession.create(data, options) : await ort.InferenceSession.create(data, options);
         return s as unknown as InferenceSession;
       } catch (e) {
-        throw new Error(`model ${entry.id}: onnxruntime-node could not load it: ${(e as Error).message}`);
+        const raw = (e as Error).message ?? String(e);
+        const msg = `model ${entry.id}: onnxruntime-node could not load it: ${raw}`;
+        throw isMissingKernel(raw) ? new UnsupportedGraphError(msg) : new Error(msg);
       }
     },
   };

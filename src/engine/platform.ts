@@ -22,3 +22,19 @@ export interface Platform {
   /** free platform resources (GPU device watchers) */
   dispose?(): void;
 }
+
+/**
+ * The runtime cannot build this graph on this backend (an operator without a kernel
+ * here, e.g. GatherBlockQuantized on WASM). Another dtype of the same model may work.
+ */
+export class UnsupportedGraphError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedGraphError';
+  }
+}
+
+/** ORT's wording when no kernel exists for a node on the chosen execution provider. */
+export function isMissingKernel(message: string): boolean {
+  return /Could not find an implementation|NOT_IMPLEMENTED|not supported/i.test(message);
+}
