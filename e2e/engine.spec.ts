@@ -84,6 +84,22 @@ test.describe('engine in the browser (tiny suite)', () => {
     if (placed.length) expect(placed.join('\n')).toMatch(/WebGpuExecutionProvider/);
   });
 
+  test('a lost GPU device falls back to WASM instead of hanging', async ({ page }, info) => {
+    test.skip(info.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu');
+    await open(page);
+    const gpu = await h(page).load({ suite: 'tiny', backend: 'webgpu', dtype: 'fp32' });
+    expect(gpu.backend.backend).toBe('webgpu');
+    const out = await page.evaluate(
+      (s) => (window as unknown as { harness: Harness }).harness.loseGpuDuring(s),
+      { ...SETTINGS, max_tokens: 40 },
+    );
+    expect(out.error).toMatch(/GPU|WebGPU/);
+    expect(out.nextBackend).toBe('wasm');
+    const after = await h(page).generate(SETTINGS);
+    expect(after.result.backend.backend).toBe('wasm');
+    expect(after.result.tokens.length).toBe(SETTINGS.max_tokens);
+  });
+
   test('without a WebGPU adapter it falls back to multi-threaded WASM', async ({ page }, info) => {
     test.skip(info.project.name !== 'wasm', 'the wasm project has no adapter');
     await open(page);

@@ -15,7 +15,7 @@ import type { Feeds, InferenceSession, OrtRuntime, Outputs } from './ort';
 interface GpuAdapterInfoLike { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean }
 interface GpuAdapterLike { features: { has(name: string): boolean }; info?: GpuAdapterInfoLike; isFallbackAdapter?: boolean }
 interface GpuLike { requestAdapter(o?: { powerPreference?: string }): Promise<GpuAdapterLike | null> }
-interface GpuDeviceLike { lost: Promise<{ reason?: string; message?: string }> }
+interface GpuDeviceLike { lost: Promise<{ reason?: string; message?: string }>; destroy(): void }
 
 /** The GPU device was lost or a WebGPU session failed: the caller falls back to WASM. */
 export class GpuLostError extends Error {
@@ -161,4 +161,17 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
       rejectLost(new GpuLostError('platform disposed'));
     },
   };
+}
+
+/** Test hook: destroy ORT's WebGPU device, as a driver reset or a tab crash would. */
+export async function loseGpuDevice(): Promise<string> {
+  let device: GpuDeviceLike | undefined;
+  try {
+    device = (await ort.env.webgpu.device) as unknown as GpuDeviceLike | undefined;
+  } catch {
+    device = undefined;
+  }
+  if (!device) return 'no WebGPU device to lose';
+  device.destroy();
+  return 'WebGPU device destroyed (test hook)';
 }

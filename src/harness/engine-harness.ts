@@ -9,6 +9,8 @@ export interface Harness {
   generate(settings: GenerateSettings): Promise<{ result: GenerationResult; streamed: number[] }>;
   /** start two runs, the second right after the first's first token; returns both */
   race(a: GenerateSettings, b: GenerateSettings): Promise<{ first: GenerationResult; second: GenerationResult; streamedA: number[]; streamedB: number[] }>;
+  /** destroy the GPU device after the first token; report how the run ended and the next backend */
+  loseGpuDuring(settings: GenerateSettings): Promise<{ error: string | null; finish: string | null; nextBackend: string; reason: string }>;
   notices: string[];
   crossOriginIsolated: boolean;
   reset(): void;
@@ -55,6 +57,31 @@ const harness: Harness = {
     await gate;
     second = client.generate(b, (t) => streamedB.push(t.id));
     return { first: await first, second: await second, streamedA, streamedB };
+  },
+  async loseGpuDuring(settings) {
+    const nextReady = new Promise<Ready>((resolve) => {
+      const off = client.onReady((r) => {
+        off();
+        resolve(r);
+      });
+    });
+    let lost = false;
+    let error: string | null = null;
+    let finish: string | null = null;
+    try {
+      const r = await client.generate(settings, () => {
+        if (!lost) {
+          lost = true;
+          client.debugLoseGpu();
+        }
+      });
+      finish = r.finish_reason;
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    const ready = await nextReady;
+    say(`after GPU loss: ${ready.backend.backend} (${ready.backend.reason})`);
+    return { error, finish, nextBackend: ready.backend.backend, reason: ready.backend.reason };
   },
   reset() {
     client.terminate();

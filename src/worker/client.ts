@@ -78,6 +78,11 @@ export class EngineClient {
     if (this.current !== null) this.send({ type: 'abort', requestId: this.current });
   }
 
+  /** Test hook (e2e): destroy the worker's WebGPU device to exercise the WASM fallback. */
+  debugLoseGpu(): void {
+    this.send({ type: 'debug', action: 'lose-gpu' });
+  }
+
   onProgress(f: Listener<LoadProgress>): () => void {
     return subscribe(this.progressListeners, f);
   }

@@ -1,5 +1,5 @@
 // The engine's module worker: all inference happens here, the page only renders.
-import { createBrowserPlatform, GpuLostError } from '../engine/browser';
+import { createBrowserPlatform, GpuLostError, loseGpuDevice } from '../engine/browser';
 import { EngineHost } from './host';
 import type { WorkerEvent, WorkerRequest } from './protocol';
 
@@ -19,5 +19,9 @@ const host = new EngineHost(
 );
 
 self.addEventListener('message', (ev: MessageEvent<WorkerRequest>) => {
+  if (ev.data.type === 'debug' && ev.data.action === 'lose-gpu') {
+    loseGpuDevice().then((m) => post({ type: 'notice', message: m }));
+    return;
+  }
   host.handle(ev.data).catch((e) => post({ type: 'error', message: `engine worker: ${(e as Error).message}`, recoverable: false }));
 });

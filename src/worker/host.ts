@@ -39,6 +39,8 @@ export class EngineHost {
         return this.generate(req);
       case 'abort':
         return this.abort(req);
+      case 'debug':
+        return Promise.resolve(); // handled by the worker entry, which owns the GPU device
     }
   }
 

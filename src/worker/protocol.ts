@@ -24,7 +24,10 @@ export interface LoadRequest {
 export interface GenerateRequest { type: 'generate'; requestId: number; settings: GenerateSettings }
 export interface AbortRequest { type: 'abort'; requestId: number }
 
-export type WorkerRequest = LoadRequest | GenerateRequest | AbortRequest;
+/** Test hook: destroy the WebGPU device to exercise the fallback to WASM (e2e only). */
+export interface DebugRequest { type: 'debug'; action: 'lose-gpu' }
+
+export type WorkerRequest = LoadRequest | GenerateRequest | AbortRequest | DebugRequest;
 
 export type WorkerEvent =
   | { type: 'progress'; progress: LoadProgress }
