@@ -14,6 +14,8 @@ export interface NodePlatformOptions {
   modelsDir?: string;
   /** intra-op threads per session; default: every core */
   threads?: number;
+  /** ORT graph optimisation level; default 'all' */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
 export function createNodePlatform(opts: NodePlatformOptions = {}): Platform {
@@ -29,7 +31,7 @@ export function createNodePlatform(opts: NodePlatformOptions = {}): Platform {
     parallel: false,
     async createSession(data, entry) {
       const options = {
-        executionProviders: ['cpu'], graphOptimizationLevel: 'all' as const, intraOpNumThreads: threads, interOpNumThreads: 1,
+        executionProviders: ['cpu'], graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all', intraOpNumThreads: threads, interOpNumThreads: 1,
         // several sessions take turns on the same cores: idle pool threads must not spin
         extra: { session: { intra_op: { allow_spinning: '0' } } },
       };

@@ -1,6 +1,6 @@
 // The engine under Node reproduces the Python reference (training/golden/*.json):
 // same chat-template prompt ids, identical greedy tokens of the guided distribution,
-// and per-token log-probs (base and each ARM) within 1e-3.
+// and per-token log-probs (base and each ARM) within 1e-3 (relative below -1, see tol).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import type { Dtype, Objective } from '../types';
@@ -23,7 +23,13 @@ interface Golden {
   cases: GoldenCase[];
 }
 
-const TOL = 1e-3;
+/**
+ * 1e-3 absolute, relative for log-probs beyond -1: a token at log-prob -14 (p < 1e-6)
+ * sits far from the logsumexp, and fp32 implementations that sum in another order
+ * disagree there by ~2e-4 relative (seen on the random tiny harmlessness ARM: ORT with
+ * and without graph fusions differ by 4e-3 on one such token, the reference between them).
+ */
+const tol = (ref: number) => 1e-3 * Math.max(1, Math.abs(ref));
 
 for (const name of ['tiny', 'smollm2']) {
   const path = `training/golden/${name}.json`;
@@ -60,9 +66,9 @@ for (const name of ['tiny', 'smollm2']) {
         if (endsWithEos) expect(r.finish_reason).toBe('eos');
         if (c.text !== undefined && !endsWithEos) expect(r.text).toBe(c.text);
         r.tokens.forEach((t, k) => {
-          expect(Math.abs(t.logprob_base - c.logprob_base[k])).toBeLessThan(TOL);
+          expect(Math.abs(t.logprob_base - c.logprob_base[k])).toBeLessThan(tol(c.logprob_base[k]));
           for (const [o, lps] of Object.entries(c.logprob_arms) as [Objective, number[]][]) {
-            expect(Math.abs(t.rewards[o]! - lps[k])).toBeLessThan(TOL);
+            expect(Math.abs(t.rewards[o]! - lps[k])).toBeLessThan(tol(lps[k]));
           }
         });
       }, 300_000);
