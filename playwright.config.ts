@@ -11,7 +11,8 @@ const ARGS = ['--disable-quic', '--no-first-run', '--disable-background-networki
 
 export default defineConfig({
   testDir: 'e2e',
-  outputDir: 'test-results',
+  // E2E_OUTPUT / E2E_PORT let two people run the suite at once in one tree
+  outputDir: process.env.E2E_OUTPUT ?? 'test-results',
   timeout: 120_000,
   expect: { timeout: 30_000 },
   // 2 cores, and every test runs models: one browser at a time

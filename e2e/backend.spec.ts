@@ -12,12 +12,12 @@ test.beforeEach(() => {
 test('backend badge and fallback notice', async ({ page }, info) => {
   // SwiftShader compiles every kernel on the CPU: give WebGPU time
   test.setTimeout(info.project.name === 'webgpu' ? 300_000 : 120_000);
-  await openReady(page, '?suite=tiny', 240_000);
+  await openReady(page, '?suite=tiny&dtype=fp32', 240_000);
   const badge = page.locator('[data-backend]');
   if (info.project.name === 'webgpu') {
     await expect(badge).toHaveAttribute('data-backend', 'webgpu');
     await expect(page.getByTestId('fallback-notice')).toHaveCount(0);
-    await page.getByLabel('Max tokens').fill('3');
+    await page.getByLabel('Max tokens', { exact: true }).fill('3');
     await generateAndWait(page, 240_000);
     await expect(guidedTokens(page)).toHaveCount(3);
     // the run's own record of its backend

@@ -11,7 +11,7 @@ test('real smollm2 generation, base and guided side by side', async ({ page }, i
   // the default suite when present: no suite parameter
   await openReady(page, '', 240_000);
   await expect(page.getByLabel('Model suite')).toHaveValue('smollm2');
-  await page.getByLabel('Max tokens').fill('24');
+  await page.getByLabel('Max tokens', { exact: true }).fill('24');
   // a preset chip fills the prompt and generates; the default weights are the paper's (0.8, 1)
   await page.getByRole('button', { name: 'Better sleep' }).click();
   await expect(guided(page)).toHaveAttribute('data-status', 'done', { timeout: 240_000 });

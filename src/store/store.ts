@@ -1,7 +1,7 @@
 // The one app store (zustand). Components select slices; all inference happens in the
 // engine worker behind an EngineClient. The store only orders requests and keeps state.
 import { create } from 'zustand';
-import type { Decoder, GenerateSettings, GenerationResult, Objective, TokenRecord } from '../engine/types';
+import type { Decoder, Dtype, GenerateSettings, GenerationResult, Objective, TokenRecord } from '../engine/types';
 import { PROMPT_PRESETS, SWEEP_TOKENS, SWEEP_VALUES } from './presets';
 import type {
   EngineClient, HeatMode, LoadState, Notice, PanelRun, SweepPoint, SweepState, UiSettings, Weights,
@@ -33,6 +33,8 @@ export interface AppState {
   suite?: string;
   /** backend forced by the URL (?backend=wasm|webgpu) */
   forcedBackend?: 'webgpu' | 'wasm';
+  /** dtype forced by the URL (?dtype=fp32) */
+  forcedDtype?: Dtype;
   baseUrl: string;
   heat: HeatMode;
   load: LoadState;
@@ -302,6 +304,7 @@ export const useApp = create<AppState>()((set, get) => {
         settings: { ...s.settings, ...u.settings, weights: { ...s.settings.weights, ...u.settings.weights } },
         suite: u.suite,
         forcedBackend: u.backend,
+        forcedDtype: u.dtype,
         heat: u.heat ?? s.heat,
         baseUrl: baseUrl ?? s.baseUrl,
       }));
@@ -377,7 +380,7 @@ export const useApp = create<AppState>()((set, get) => {
         }));
       }
       try {
-        const ready = await c.load({ baseUrl, suite, backend: get().forcedBackend });
+        const ready = await c.load({ baseUrl, suite, backend: get().forcedBackend, dtype: get().forcedDtype });
         first = false;
         if (c !== client) return;
         set((s) => ({
@@ -540,7 +543,7 @@ export function resetAppForTests(): void {
   autoRun = false;
   baseCache = null;
   useApp.setState({
-    settings: DEFAULT_SETTINGS, suite: undefined, forcedBackend: undefined, baseUrl: '/models/', heat: 'sum',
+    settings: DEFAULT_SETTINGS, suite: undefined, forcedBackend: undefined, forcedDtype: undefined, baseUrl: '/models/', heat: 'sum',
     load: { status: 'idle' }, notices: [], base: idlePanel(), guided: idlePanel(), shownPrompt: undefined, sweep: idleSweep(),
   });
 }

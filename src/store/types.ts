@@ -1,6 +1,6 @@
 // State shapes of the one app store (src/store/store.ts).
 import type {
-  BackendInfo, Decoder, GenerateSettings, GenerationResult, LoadProgress, Manifest,
+  BackendInfo, Decoder, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest,
   Objective, TokenRecord,
 } from '../engine/types';
 
@@ -86,7 +86,7 @@ export interface ReadyInfo {
  * store tests can hand in a fake.
  */
 export interface EngineClient {
-  load(opts: { baseUrl: string; suite: string; backend?: 'webgpu' | 'wasm' }): Promise<ReadyInfo>;
+  load(opts: { baseUrl: string; suite: string; backend?: 'webgpu' | 'wasm'; dtype?: Dtype }): Promise<ReadyInfo>;
   generate(
     settings: GenerateSettings,
     onToken: (t: TokenRecord) => void,

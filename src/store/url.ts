@@ -1,14 +1,17 @@
 // Settings <-> query string. A link reproduces the view; a reload restores it.
-import type { Decoder } from '../engine/types';
+import type { Decoder, Dtype } from '../engine/types';
 import type { HeatMode, UiSettings } from './types';
 
 const DECODERS: Decoder[] = ['genarm', 'base', 'args', 'bon'];
 const HEAT: HeatMode[] = ['helpfulness', 'harmlessness', 'sum'];
+const DTYPES: Dtype[] = ['fp32', 'q4', 'q8', 'q4f16', 'fp16'];
 
 export interface UrlState {
   settings: Partial<UiSettings>;
   suite?: string;
   backend?: 'webgpu' | 'wasm';
+  /** force a model dtype (tests, debugging); otherwise the manifest's preference */
+  dtype?: Dtype;
   heat?: HeatMode;
   /** the URL named a prompt: the view it describes is generated once models are ready */
   hasPrompt: boolean;
@@ -41,10 +44,12 @@ export function parseQuery(search: string): UrlState {
   if (dec && DECODERS.includes(dec)) settings.decoder = dec;
   const heat = q.get('color') as HeatMode | null;
   const backend = q.get('backend');
+  const dtype = q.get('dtype') as Dtype | null;
   return {
     settings,
     suite: q.get('suite') || undefined,
     backend: backend === 'webgpu' || backend === 'wasm' ? backend : undefined,
+    dtype: dtype && DTYPES.includes(dtype) ? dtype : undefined,
     heat: heat && HEAT.includes(heat) ? heat : undefined,
     hasPrompt: prompt !== null && prompt.trim() !== '',
   };

@@ -112,7 +112,7 @@ export function Sweep() {
         {SWEEP_TOKENS} tokens each and plots the mean per-token score of each ARM: the paper's multi-objective front,
         from one pair of ARMs and no retraining.
       </p>
-      {(running || sweep.points.length > 0) && (
+      {sweep.status !== 'idle' && (
         <p className="sweep-progress" aria-live="polite">
           {running ? `Running ${(sweep.current ?? 0) + 1} of ${sweep.grid.length}…` :
             sweep.status === 'cancelled' ? `Cancelled after ${sweep.points.length} of ${sweep.grid.length}.` :

@@ -251,7 +251,7 @@ export function SamplingControls() {
           <div className="seed-row">
             <input id="seed" type="number" inputMode="numeric" min={0} step={1} value={s.seed}
               onChange={(e) => setSeed(Number(e.target.value))} />
-            <button type="button" className="btn btn-icon" aria-label="New random seed" title="New random seed"
+            <button type="button" className="btn btn-icon" aria-label="New seed" title="New random seed"
               onClick={() => { newSeed(); schedule(); }}>↻</button>
           </div>
         </div>

@@ -5,7 +5,7 @@ import type { EngineClient } from '../store/types';
 export function createWorkerEngine(): EngineClient {
   const c = new WorkerClient();
   return {
-    load: (o) => c.load({ baseUrl: o.baseUrl, suite: o.suite, backend: o.backend }),
+    load: (o) => c.load({ baseUrl: o.baseUrl, suite: o.suite, backend: o.backend, dtype: o.dtype }),
     generate: (settings, onToken, onStart, onStatus) => c.generate(settings, onToken, { onStart, onStatus }),
     abort: () => c.abort(),
     onProgress: (f) => c.onProgress(f),
