@@ -7,6 +7,8 @@ import * as transformers from '@huggingface/transformers';
 export interface ChatTokenizer {
   /** ids of the chat-templated prompt, with the assistant turn opened */
   encodeChat(prompt: string): number[];
+  /** plain text to ids, no special tokens added */
+  encode(text: string): number[];
   decode(ids: number[]): string;
   /** the text of one token alone (for the top-5 alternatives), memoised */
   tokenText(id: number): string;
@@ -31,13 +33,19 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: Recor
       }) as unknown as string;
       return Array.from(tok.encode(text, { add_special_tokens: false }), Number);
     },
+    encode(text) {
+      return Array.from(tok.encode(text, { add_special_tokens: false }), Number);
+    },
     decode(ids) {
-      return tok.decode(ids, { skip_special_tokens: true });
+      if (ids.length === 0) return '';
+      // no "clean-up" of spaces before punctuation: byte-level BPE text is exact as is,
+      // and incremental decoding needs decode(prefix) to be a prefix of decode(all)
+      return tok.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
     },
     tokenText(id) {
       let t = memo.get(id);
       if (t === undefined) {
-        t = tok.decode([id], { skip_special_tokens: false });
+        t = tok.decode([id], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
         memo.set(id, t);
       }
       return t;
