@@ -31,6 +31,12 @@ interface Golden {
  */
 const tol = (ref: number) => 1e-3 * Math.max(1, Math.abs(ref));
 
+/**
+ * SmolLM2 fp32 with two ARMs costs ~3 s per 24-token case on 2 busy cores: the unit
+ * suite runs the first few cases; GENARM_GOLDEN_ALL=1 runs them all.
+ */
+const CAP: Record<string, number> = { tiny: Infinity, smollm2: process.env.GENARM_GOLDEN_ALL ? Infinity : 6 };
+
 for (const name of ['tiny', 'smollm2']) {
   const path = `training/golden/${name}.json`;
   const golden: Golden | null = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
@@ -44,7 +50,7 @@ for (const name of ['tiny', 'smollm2']) {
     }, 300_000);
     afterAll(async () => engine?.dispose());
 
-    golden?.cases.forEach((c, i) => {
+    golden?.cases.slice(0, CAP[name]).forEach((c, i) => {
       it(`case ${i}: ${JSON.stringify(c.weights)} "${c.prompt.slice(0, 40)}"`, async () => {
         expect(engine.tokenizer.encodeChat(c.prompt)).toEqual(c.prompt_ids);
         const eos = new Set(engine.base.arch.eos_token_ids);
