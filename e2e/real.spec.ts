@@ -21,8 +21,10 @@ test('real smollm2 generation, base and guided side by side', async ({ page }, i
   // a real model writes words
   expect(baseText).toMatch(/[a-z]{3,}/i);
   expect(guidedText).toMatch(/[a-z]{3,}/i);
-  const n = await guidedTokens(page).count();
-  expect(n).toBeGreaterThan(0);
+  expect(await guided(page).locator('.tok').count()).toBeGreaterThan(0);
+  if (arms.length === 0) {
+    info.annotations.push({ type: 'note', description: 'smollm2 has no ARMs in the manifest yet: base-only generation checked' });
+  }
   for (const o of arms) {
     const v = await guidedTokens(page).first().getAttribute(`data-reward-${o}`);
     expect(Number(v)).toBeLessThanOrEqual(0); // a log-probability

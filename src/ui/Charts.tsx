@@ -5,7 +5,7 @@ import {
   Tooltip, XAxis, YAxis, ZAxis,
 } from 'recharts';
 import type { Objective } from '../engine/types';
-import { useApp } from '../store/store';
+import { availableObjectives, useApp } from '../store/store';
 import { SWEEP_TOKENS, SWEEP_VALUES } from '../store/presets';
 import type { SweepPoint } from '../store/types';
 import { fmtNum, fmtSigned, heatValue, visibleToken } from './heat';
@@ -26,7 +26,8 @@ export function RewardChart() {
     sum: heatValue(t, 'sum', w),
   })), [tokens, kind, w.helpfulness, w.harmlessness]); // eslint-disable-line react-hooks/exhaustive-deps
   const has = (o: Objective) => tokens.some((t) => typeof t.rewards[o] === 'number');
-  if (!tokens.length) return null;
+  // nothing to draw without an ARM (a suite whose ARMs are not trained yet)
+  if (!tokens.length || (!has('helpfulness') && !has('harmlessness'))) return null;
   return (
     <section className="card chart" aria-labelledby="chart-title">
       <div className="legend-top">
@@ -87,6 +88,7 @@ export function Sweep() {
   const cancel = useApp((s) => s.cancelSweep);
   const ready = useApp((s) => s.load.status === 'ready');
   const empty = useApp((s) => s.settings.prompt.trim() === '');
+  const noArms = useApp((s) => !!s.load.manifest && availableObjectives(s).length === 0);
   const [metric, setMetric] = useState<'meanReward' | 'meanShift'>('meanShift');
   const running = sweep.status === 'running';
   const n = SWEEP_VALUES.length;
@@ -104,7 +106,8 @@ export function Sweep() {
         <div className="sweep-buttons">
           {running
             ? <button type="button" className="btn" onClick={cancel}>Cancel sweep</button>
-            : <button type="button" className="btn" disabled={!ready || empty} onClick={() => void run()}>Run weight sweep</button>}
+            : <button type="button" className="btn" disabled={!ready || empty || noArms}
+                title={noArms ? 'This suite has no ARMs yet' : undefined} onClick={() => void run()}>Run weight sweep</button>}
         </div>
       </div>
       <p className="hint">

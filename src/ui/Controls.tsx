@@ -92,7 +92,13 @@ export function RunButtons() {
         className="btn btn-primary"
         disabled={!ready || empty}
         title={!ready ? 'Waiting for the models' : empty ? 'Type a prompt first' : undefined}
-        onClick={() => void generate()}
+        onClick={() => {
+          void generate();
+          // on a phone the answers are below the controls: bring them into view
+          if (window.matchMedia?.('(max-width: 900px)').matches) {
+            document.getElementById('results')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
+          }
+        }}
       >
         Generate
       </button>
@@ -172,6 +178,7 @@ export function WeightControls() {
               min={0}
               max={5}
               step={0.1}
+              disabled={missing}
               describedBy={missing ? `w-${o}-missing` : 'weights-hint'}
               onValue={(v) => setWeight(o, v)}
             />

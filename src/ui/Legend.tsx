@@ -1,5 +1,5 @@
 // Heatmap legend and the toggle of what the tokens are coloured by.
-import { useApp } from '../store/store';
+import { availableObjectives, useApp } from '../store/store';
 import type { HeatMode } from '../store/types';
 import { heatDomain, heatGradientCss, heatValue } from './heat';
 
@@ -19,6 +19,7 @@ export function HeatLegend() {
     helpfulness: runWeights?.helpfulness ?? weights.helpfulness,
     harmlessness: runWeights?.harmlessness ?? weights.harmlessness,
   };
+  const noArms = useApp((s) => !!s.load.manifest && availableObjectives(s).length === 0);
   const domain = heatDomain(tokens.map((t) => heatValue(t, mode, w)));
   return (
     <section className="card legend" aria-labelledby="legend-title">
@@ -39,6 +40,7 @@ export function HeatLegend() {
           : `Each token is coloured by log π_r − log π_base for the ${mode} ARM: how much its preference training raised or lowered that token, in nats.`}
         {' '}Hover or focus a token for details.
       </p>
+      {noArms && <p className="hint warn">This suite has no ARMs yet, so the tokens stay uncoloured.</p>}
       <div className="legend-scale">
         <div className="legend-bar" style={{ background: heatGradientCss() }} aria-hidden="true" />
         <div className="legend-ticks" aria-hidden="true">
