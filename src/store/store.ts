@@ -281,7 +281,8 @@ export const useApp = create<AppState>()((set, get) => {
     } else if (reuse.result?.prompt_truncated) {
       truncatedNotice();
     }
-    if (g.decoder === 'base') {
+    // decoder 'base', or GenARM with no ARM in the suite: the guided answer is the base answer
+    if (g.decoder === 'base' || (g.decoder === 'genarm' && available.length === 0)) {
       setPanel('guided', () => ({ ...baseRun!, cached: true }));
       return;
     }

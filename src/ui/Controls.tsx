@@ -84,7 +84,7 @@ export function RunButtons() {
   const stop = useApp((s) => s.stop);
   const ready = useApp((s) => s.load.status === 'ready');
   const empty = useApp((s) => s.settings.prompt.trim() === '');
-  const running = useApp((s) => isBusy(s.base.status) || isBusy(s.guided.status));
+  const running = useApp((s) => isBusy(s.base.status) || isBusy(s.guided.status) || s.sweep.status === 'running');
   return (
     <div className="run-buttons">
       <button
@@ -137,9 +137,19 @@ function LiveRange(props: {
         disabled={props.disabled}
         aria-describedby={props.describedBy}
         aria-valuetext={fmt(props.value)}
-        onPointerDown={() => { dragging.current = true; }}
-        onPointerUp={() => { dragging.current = false; schedule(); }}
-        onPointerCancel={() => { dragging.current = false; }}
+        onPointerDown={() => {
+          dragging.current = true;
+          // released anywhere, even off the thumb: regenerate once
+          const up = () => {
+            window.removeEventListener('pointerup', up);
+            window.removeEventListener('pointercancel', up);
+            if (!dragging.current) return;
+            dragging.current = false;
+            schedule();
+          };
+          window.addEventListener('pointerup', up);
+          window.addEventListener('pointercancel', up);
+        }}
         onChange={(e) => {
           props.onValue(Number(e.target.value));
           if (!dragging.current) schedule();
