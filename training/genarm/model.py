@@ -106,7 +106,7 @@ class RMSNorm(nn.Module):
 
 def rope_cos_sin(position_ids: torch.Tensor, head_dim: int, theta: float):
     """position_ids [B,S] -> cos, sin [B,1,S,D] (HF 'rotate_half' convention)."""
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32, device=position_ids.device) / head_dim))
     freqs = position_ids.to(torch.float32)[..., None] * inv_freq  # [B,S,D/2]
     emb = torch.cat([freqs, freqs], dim=-1)
     return emb.cos()[:, None], emb.sin()[:, None]
@@ -184,12 +184,13 @@ def build_mask(attention_mask: torch.Tensor, S: int, dtype=torch.float32) -> tor
     fully padded query rows finite instead of NaN.
     """
     T = attention_mask.shape[1]
-    q_idx = torch.arange(S)[:, None] + (T - S)
-    k_idx = torch.arange(T)[None, :]
+    dev = attention_mask.device
+    q_idx = torch.arange(S, device=dev)[:, None] + (T - S)
+    k_idx = torch.arange(T, device=dev)[None, :]
     causal = k_idx <= q_idx  # [S,T]
     allowed = causal[None, None] & (attention_mask[:, None, None, :] > 0)
-    zero = torch.zeros((), dtype=dtype)
-    neg = torch.full((), -1e9, dtype=dtype)
+    zero = torch.zeros((), dtype=dtype, device=dev)
+    neg = torch.full((), -1e9, dtype=dtype, device=dev)
     return torch.where(allowed, zero, neg)
 
 

@@ -33,6 +33,8 @@ BETA = {"helpfulness": 0.05, "harmlessness": 0.05}  # the paper's HH-RLHF settin
 # LoRA on the top 12 of 30 layers: the 18 lower layers then need no backward pass, which
 # makes a step ~1.8x cheaper on these 2 CPU cores (the paper adapts every layer).
 LORA = dict(lora_rank=8, lora_alpha=16.0, lora_dropout=0.05, lora_layers=12)
+# with a GPU there is no such budget: the paper's setting, every layer
+LORA_GPU = dict(LORA, lora_layers=0)
 
 
 def collate(pairs: list[dict], pad_id: int):
@@ -57,16 +59,18 @@ def collate(pairs: list[dict], pad_id: int):
 
 def pair_scores(model, kind: str, pid, pm, rid, rm) -> torch.Tensor:
     """Score of every response row [2b]: ARM -> summed log-prob, RM -> scalar reward."""
+    dev = model.embed_tokens.weight.device
+    pid, pm, rid, rm = pid.to(dev), pm.to(dev), rid.to(dev), rm.to(dev)
     b = pid.shape[0]
     h_prompt, presents = model.hidden(pid, pm, (pm.cumsum(-1) - 1).clamp(min=0))
     past = [(torch.cat([k, k]), torch.cat([v, v])) for k, v in presents]
     mask = torch.cat([torch.cat([pm, pm]), rm], dim=1)
     plen = pm.sum(-1, keepdim=True).repeat(2, 1)
-    pos = plen + torch.arange(rid.shape[1])[None]
+    pos = plen + torch.arange(rid.shape[1], device=dev)[None]
     h_resp, _ = model.hidden(rid, mask, pos, past)
     if kind == "rm":
         last = rm.sum(-1) - 1  # index of the last real response token
-        h_last = h_resp[torch.arange(2 * b), last]
+        h_last = h_resp[torch.arange(2 * b, device=dev), last]
         return model.score(h_last).squeeze(-1).float()
     # hidden state that predicts response token j: the prompt's last for j=0, else response j-1
     h_pred = torch.cat([torch.cat([h_prompt[:, -1:], h_prompt[:, -1:]]), h_resp[:, :-1]], dim=1)
@@ -100,10 +104,11 @@ def batches(pairs: list[dict], size: int, seed: int) -> list[list[dict]]:
 @torch.no_grad()
 def evaluate(model, kind: str, pairs: list[dict], pad_id: int, beta: float, bs: int = 8) -> dict:
     model.eval()
+    dev = model.embed_tokens.weight.device.type
     correct, losses = [], []
     for s in range(0, len(pairs), bs):
         chunk = pairs[s:s + bs]
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast(dev, dtype=torch.bfloat16):
             sc = pair_scores(model, kind, *collate(chunk, pad_id))
         loss, acc = pair_loss(sc, kind, beta)
         correct += acc.tolist()
@@ -144,6 +149,10 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--name", default=None)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--lora-layers", type=int, default=None, help="top N layers get LoRA (0 = all); "
+                    "default 12 on the CPU, all on a GPU")
+    ap.add_argument("--epochs", type=int, default=1)
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -158,7 +167,10 @@ def main(argv=None):
     from .base import load_base, load_tokenizer
     tok = load_tokenizer()
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else 2
-    model = load_base(head=("rm" if args.kind == "rm" else "lm"), **LORA)
+    lora = dict(LORA_GPU if args.device != "cpu" else LORA)
+    if args.lora_layers is not None:
+        lora["lora_layers"] = args.lora_layers
+    model = load_base(head=("rm" if args.kind == "rm" else "lm"), **lora).to(args.device)
     if args.kind == "rm":
         torch.nn.init.normal_(model.score.weight, std=1.0 / math.sqrt(model.cfg.hidden_size + 1))
         torch.nn.init.zeros_(model.score.bias)
@@ -168,7 +180,7 @@ def main(argv=None):
     no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr)
-    micro = batches(train, args.micro, args.seed)
+    micro = [mb for e in range(args.epochs) for mb in batches(train, args.micro, args.seed + e)]
     accum = max(1, args.batch // args.micro)
     total_steps = math.ceil(len(micro) / accum)
     warmup = max(1, round(0.05 * total_steps))
@@ -179,7 +191,7 @@ def main(argv=None):
     step, t_used, log = 0, 0.0, []
     if ck.exists():
         state = torch.load(ck, weights_only=False)
-        model.load_state_dict(state["trainable"], strict=False)
+        model.load_state_dict({k: v.to(args.device) for k, v in state["trainable"].items()}, strict=False)
         opt.load_state_dict(state["opt"])
         step, t_used, log = state["step"], state["t_used"], state["log"]
         print(f"[{name}] resumed at step {step}/{total_steps}", flush=True)
@@ -195,7 +207,7 @@ def main(argv=None):
             g["lr"] = lr
         losses, accs = [], []
         for mb in micro[step * accum:(step + 1) * accum]:
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast(args.device, dtype=torch.bfloat16):
                 sc = pair_scores(model, args.kind, *collate(mb, pad_id))
             loss, acc = pair_loss(sc, args.kind, beta)
             (loss / accum).backward()
@@ -229,7 +241,8 @@ def main(argv=None):
     save_artefact(model, name, args, {
         "kind": args.kind, "objective": args.objective, "beta": beta if args.kind == "arm" else None,
         "train_pairs": len(train), "heldout": final, "train_wall_s": round(t_used, 1), "steps": total_steps,
-        "micro": args.micro, "batch": args.batch, "lr": args.lr, "lora": LORA, "precision": "bf16 autocast",
+        "micro": args.micro, "batch": args.batch, "lr": args.lr, "lora": lora, "precision": "bf16 autocast",
+        "epochs": args.epochs, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
         "max_prompt_tokens": 160, "max_response_tokens": 96, "threads": args.threads, "log": log,
     })
 
