@@ -5,10 +5,10 @@ Graph I/O (every causal LM: base and ARMs):
           past_key_values.{i}.key / .value float32 [B,K,P,D]
   outputs logits float32 [B,S,V] (or `rewards` [B,S] for a trajectory reward model),
           present.{i}.key / .value float32 [B,K,P+S,D]
-Variants: fp32 (reference), q4 (MatMulNBits 4-bit, block 32, symmetric; the embedding
-Gather as GatherBlockQuantized 4-bit), q8 (MatMulNBits 8-bit, block 32; embedding fp32).
-Plain ONNX ops only (opset 18) plus those two contrib ops, because both onnxruntime-web
-backends implement them; fused attention contrib ops are left out (see reports/models.json).
+Variants: fp32 (reference), q4 (MatMulNBits 4-bit, block 32, symmetric), q8 (dynamic int8
+MatMulInteger); both with an int8 embedding table. Plain ONNX ops (opset 18) plus
+MatMulNBits, which both onnxruntime-web backends implement; fused attention contrib ops
+are left out (see reports/models.json).
 """
 from __future__ import annotations
 
@@ -108,18 +108,63 @@ def simplify_graph(m):
 
 
 def quantize(src: Path, dst: Path, bits: int, block: int = 32) -> None:
+    """q4: MatMulNBits (4-bit, block 32, symmetric) for every MatMul with a constant weight,
+    the lm head included. q8: dynamic int8 (MatMulInteger, per-channel weights), which has
+    fast kernels on WASM and the CPU; 8-bit MatMulNBits runs 7-12x slower than fp32 there.
+    Both: the embedding table as int8 rows + a scale per row, read with plain Gather/Cast/Mul,
+    because WASM has no GatherBlockQuantized kernel."""
     import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     model = onnx.load(str(src))
-    # the quantizer packs a Gather (the embedding) only at 4 bits; at 8 bits the embedding stays fp32
-    ops = ("MatMul", "Gather") if bits == 4 else ("MatMul",)
-    q = MatMulNBitsQuantizer(model, bits=bits, block_size=block, is_symmetric=True,
-                             op_types_to_quantize=ops, quant_axes=(("MatMul", 0), ("Gather", 1)))
-    q.process()
+    quantize_embedding_int8(model)
     tmp = dst.with_suffix(".tmp.onnx")
-    q.model.save_model_to_file(str(tmp), use_external_data_format=False)
+    if bits == 4:
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+        q = MatMulNBitsQuantizer(model, bits=4, block_size=block, is_symmetric=True, op_types_to_quantize=("MatMul",))
+        q.process()
+        q.model.save_model_to_file(str(tmp), use_external_data_format=False)
+    else:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        stage = dst.with_suffix(".stage.onnx")
+        onnx.save(model, str(stage))
+        quantize_dynamic(str(stage), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
+        stage.unlink()
     tmp.rename(dst)
+
+
+def quantize_embedding_int8(model) -> None:
+    """Replace Gather(E_fp32, ids) by Mul(Cast(Gather(E_int8, ids)), Gather(scale, ids))."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    g = model.graph
+    inits = {t.name: t for t in g.initializer}
+    for node in list(g.node):
+        if node.op_type != "Gather" or node.input[0] not in inits:
+            continue
+        w = numpy_helper.to_array(inits[node.input[0]])
+        if w.ndim != 2 or w.shape[0] < 1000:
+            continue  # not the vocabulary table
+        scale = np.maximum(np.abs(w).max(axis=1, keepdims=True), 1e-8) / 127.0
+        q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+        base = node.input[0]
+        g.initializer.remove(inits[base])
+        g.initializer.extend([numpy_helper.from_array(q, base + "_int8"),
+                              numpy_helper.from_array(scale.astype(np.float32), base + "_scale")])
+        out = node.output[0]
+        ids = node.input[1]
+        new = [
+            helper.make_node("Gather", [base + "_int8", ids], [out + "_q"], name=node.name + "_q", axis=0),
+            helper.make_node("Cast", [out + "_q"], [out + "_f"], name=node.name + "_cast", to=TensorProto.FLOAT),
+            helper.make_node("Gather", [base + "_scale", ids], [out + "_s"], name=node.name + "_scale", axis=0),
+            helper.make_node("Mul", [out + "_f", out + "_s"], [out], name=node.name + "_dequant"),
+        ]
+        idx = list(g.node).index(node)
+        g.node.remove(node)
+        for k, n in enumerate(new):
+            g.node.insert(idx + k, n)
+        return
 
 
 def op_histogram(path: Path) -> dict[str, int]:
