@@ -228,3 +228,34 @@ test('works at 375 px wide', async ({ page }, info) => {
   await shot(page, info, 'mobile-375');
   await shot(page, info, 'mobile-375-tooltip', false);
 });
+
+test('keyboard only: every control is labelled, Ctrl+Enter generates, tokens are reachable', async ({ page }) => {
+  await openReady(page, TINY);
+  // every form control has an accessible name
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea, button')]
+      .filter((el) => {
+        const e = el as HTMLInputElement;
+        if (e.type === 'radio') return !e.closest('label');
+        return !(e.labels?.length || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') || e.textContent?.trim());
+      })
+      .map((el) => el.outerHTML.slice(0, 80)));
+  expect(unlabelled).toEqual([]);
+  await page.getByLabel('Max tokens', { exact: true }).fill('5');
+  const prompt = page.getByLabel('Prompt', { exact: true });
+  await prompt.focus();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.type('Name three colours.');
+  await page.keyboard.press('Control+Enter');
+  await expect(guided(page)).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  await expect(page.getByTestId('prompt-echo')).toContainText('Name three colours.');
+  // Tab from the Stop button's neighbourhood eventually lands on the first token (roving tabindex)
+  await page.getByTestId('prompt-echo').click();
+  let reached = false;
+  for (let i = 0; i < 12 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await guidedTokens(page).first().evaluate((el) => el === document.activeElement);
+  }
+  expect(reached).toBe(true);
+  await expect(page.getByRole('tooltip')).toBeVisible();
+});

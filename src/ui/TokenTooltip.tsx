@@ -58,7 +58,7 @@ export function TokenTooltip(props: {
       </div>
       <table className="tt-table">
         <thead>
-          <tr><th scope="col" /><th scope="col">reward log π<sub>r</sub></th><th scope="col">shift</th></tr>
+          <tr><th scope="col" /><th scope="col" title="an ARM's log-probability of the token is its token-level reward">log π (reward)</th><th scope="col">shift</th></tr>
         </thead>
         <tbody>
           {objectives.map((o) => (
