@@ -6,4 +6,4 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/python-env.sh"
 cd "$ROOT/training"
-exec "$PY" -m genarm.build "$@" 2> >(grep -v -E 'onnxruntime.quantization|^\s*$' >&2)
+exec "$PY" -m genarm.build "$@" 2> >(grep -v -E 'onnxruntime.quantization|root \[(INFO|WARNING)\]|^\s*$' >&2)

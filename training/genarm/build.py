@@ -190,6 +190,32 @@ def adapter_entry(model_id: str, base_id: str, m: Llama) -> dict:
                       ": A[rank,in] then B[out,rank] (alpha/rank folded into B), float32 LE"}
 
 
+def build_fused(suite: dict, base_id: str, make_base, stamp: dict) -> dict:
+    """The fused graph of a suite (issue 7): base weights once, ARMs as adapter inputs."""
+    from . import fused
+    fid = f"{suite['id']}-fused"
+    folder = MODELS / fid
+    stamp = {**stamp, "fused": hashlib.sha256(Path(fused.__file__).read_bytes()).hexdigest()[:16]}
+    if not up_to_date(folder, stamp):
+        t0 = time.time()
+        base = make_base()
+        onnx_dir = folder / "onnx"
+        print(f"[build] {fid}: exporting fused fp32 ...", flush=True)
+        fused.export_fused(base, onnx_dir / VARIANTS["fp32"], TINY.lora_rank if suite["id"] == "tiny" else 8)
+        for v, bits in (("q4", 4), ("q8", 8)):
+            print(f"[build] {fid}: quantizing {v} ...", flush=True)
+            export.quantize(onnx_dir / VARIANTS["fp32"], onnx_dir / VARIANTS[v], bits)
+        files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"]
+        (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files,
+                                                       "seconds": round(time.time() - t0, 1)}, indent=1) + "\n")
+        print(f"[build] {fid}: done in {time.time() - t0:.0f} s", flush=True)
+    bj = json.loads((folder / "build.json").read_text())
+    variants = {v: f for v in VARIANTS for f in bj["files"] if f["path"] == f"{fid}/onnx/{VARIANTS[v]}"}
+    rows = [base_id] + [suite["arms"][o] for o in OBJECTIVES if o in suite["arms"]]
+    return {"variants": variants, "rows": rows,
+            "inputs": "lora.{target}.A [L,R,in,r] = A^T, lora.{target}.B [L,R,r,out] = (alpha/r) B^T; row 0 = base (zeros)"}
+
+
 def build_all(tiny_only: bool = False) -> dict:
     MODELS.mkdir(parents=True, exist_ok=True)
     ch = code_hash()
@@ -210,6 +236,7 @@ def build_all(tiny_only: bool = False) -> dict:
                               TINY_BASE, obj, tiny=True)
         tiny_suite["arms"][obj] = arm_id
         tiny_suite["rms"][obj] = rm_id
+    tiny_suite["fused"] = build_fused(tiny_suite, TINY_BASE, lambda: tiny_model(1), {"code": ch, "tiny": TINY_VERSION})
     suites["tiny"] = tiny_suite
 
     if not tiny_only:
@@ -233,6 +260,8 @@ def build_all(tiny_only: bool = False) -> dict:
                 models[name] = entry(name, kind, f"{obj.capitalize()} {'ARM' if kind == 'arm' else 'reward model'}",
                                      cfg, BASE_ID, obj, adapter=adapter)
                 suite["arms" if kind == "arm" else "rms"][obj] = name
+        if suite["arms"]:
+            suite["fused"] = build_fused(suite, BASE_ID, load_base, base_stamp)
         suites["smollm2"] = suite
 
     if tiny_only and (MODELS / "manifest.json").exists():
