@@ -4,6 +4,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 step() { printf '\n=== %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
+source scripts/node-env.sh
+if ! command -v chromium >/dev/null 2>&1; then
+  step "installing Debian's chromium for the browser tests"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || {
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+fi
 step "model files (idempotent build)"
 bash scripts/models.sh
 step "python: model pipeline, data, training, parity"

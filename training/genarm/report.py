@@ -1,0 +1,41 @@
+"""Collect the trained reward models' metrics into reports/reward_models.json and print a
+markdown table for the README (ARM vs trajectory-level RM, per objective)."""
+from __future__ import annotations
+
+import json
+
+from .paths import ARTEFACTS, REPORTS
+
+PAPER = {"hh-rlhf 7B": {"arm": 0.776, "rm": 0.783}, "ultrafeedback 7B": {"arm": 0.751, "rm": 0.754}}
+
+
+def collect() -> dict:
+    counts = json.loads((REPORTS / "data_counts.json").read_text())
+    rows = {}
+    for f in sorted(ARTEFACTS.glob("*.json")):
+        m = json.loads(f.read_text())
+        rows[f.stem] = {k: m.get(k) for k in ("kind", "objective", "beta", "train_pairs", "steps", "epochs", "lr",
+                                              "lora", "precision", "device", "train_wall_s", "heldout")}
+    rep = {"models": rows, "data": counts, "paper_reported_accuracy": PAPER,
+           "notes": ["accuracy = share of held-out pairs where the preferred response scores higher",
+                     "ci95 = Wilson interval", "ARM score = beta * summed response log-prob; RM = scalar head",
+                     "trained on a lent H100 (bf16), same trainer as the CPU path (genarm.train)"]}
+    (REPORTS / "reward_models.json").write_text(json.dumps(rep, indent=1) + "\n")
+    return rep
+
+
+def table(rep: dict) -> str:
+    lines = ["| objective | model | held-out accuracy | 95% CI | train pairs | held-out pairs | train wall time |",
+             "|---|---|---|---|---|---|---|"]
+    for name, r in rep["models"].items():
+        h = r["heldout"]
+        kind = {"arm": "ARM (GenARM loss)", "rm": "trajectory RM (Bradley-Terry)"}[r["kind"]]
+        if name.startswith("abl-"):
+            kind += f" — ablation: {name[4:]}"
+        lines.append(f"| {r['objective']} | {kind} | {h['accuracy']:.1%} | {h['ci95'][0]:.1%}–{h['ci95'][1]:.1%} | "
+                     f"{r['train_pairs']} × {r.get('epochs') or 1} ep | {h['n']} | {r['train_wall_s']:.0f} s ({r['device']}) |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table(collect()))
