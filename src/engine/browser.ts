@@ -9,13 +9,22 @@ import { dtypePreference } from './manifest';
 import { BrowserFileSource } from './source-browser';
 import { presentName } from './kv-cache';
 import { isMissingKernel, UnsupportedGraphError, type Platform } from './platform';
-import type { Feeds, InferenceSession, OrtRuntime, Outputs } from './ort';
+import type { Feeds, InferenceSession, OrtRuntime, Outputs, Tensor } from './ort';
 
 // The few WebGPU types used here (the DOM lib in TypeScript 5.9 has none).
 interface GpuAdapterInfoLike { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean }
 interface GpuAdapterLike { features: { has(name: string): boolean }; info?: GpuAdapterInfoLike; isFallbackAdapter?: boolean }
 interface GpuLike { requestAdapter(o?: { powerPreference?: string }): Promise<GpuAdapterLike | null> }
 interface GpuDeviceLike { lost: Promise<{ reason?: string; message?: string }>; destroy(): void }
+interface GpuBufferLike { destroy(): void }
+interface GpuBufferDeviceLike {
+  createBuffer(d: { size: number; usage: number }): GpuBufferLike;
+  queue: { writeBuffer(b: GpuBufferLike, offset: number, data: ArrayBufferLike, dataOffset: number, size: number): void };
+}
+// GPUBufferUsage flags (the DOM lib here has no WebGPU types)
+const GPU_BUFFER_COPY_SRC = 0x04;
+const GPU_BUFFER_COPY_DST = 0x08;
+const GPU_BUFFER_STORAGE = 0x80;
 
 /** The GPU device was lost or a WebGPU session failed: the caller falls back to WASM. */
 export class GpuLostError extends Error {
@@ -156,6 +165,17 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
         if (isMissingKernel(raw)) throw new UnsupportedGraphError(msg);
         throw backend === 'webgpu' ? new GpuLostError(msg) : new Error(msg);
       }
+    },
+    async residentTensor(data: Float32Array, dims: number[]) {
+      if (backend !== 'webgpu') return new ort.Tensor('float32', data, dims);
+      // uploaded once to ORT's own device; the fused graph reads it every step
+      const device = (await ort.env.webgpu.device) as unknown as GpuBufferDeviceLike;
+      const buffer = device.createBuffer({
+        size: Math.ceil(data.byteLength / 16) * 16,
+        usage: GPU_BUFFER_STORAGE | GPU_BUFFER_COPY_SRC | GPU_BUFFER_COPY_DST,
+      });
+      device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      return ort.Tensor.fromGpuBuffer(buffer as never, { dataType: 'float32', dims, dispose: () => buffer.destroy() }) as unknown as Tensor;
     },
     dispose() {
       rejectLost(new GpuLostError('platform disposed'));

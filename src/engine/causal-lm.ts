@@ -16,7 +16,18 @@ export interface ForwardResult {
   seq: number;
 }
 
-export class CausalLM {
+/**
+ * What the decoders step: a whole model (CausalLM) or one row of the fused graph
+ * (fused.ts: the base or one ARM as a row of one batched graph).
+ */
+export interface StepModel {
+  readonly id: string;
+  readonly arch: ModelArch;
+  readonly entry: ModelEntry;
+  forward(ids: number[][], past: KVCache, keep?: 'last' | 'all' | number): Promise<ForwardResult>;
+}
+
+export class CausalLM implements StepModel {
   readonly arch: ModelArch;
   private readonly inputs: Set<string>;
 
@@ -43,7 +54,12 @@ export class CausalLM {
    * disposed after the run unless it is shared, since the presents replace it; that
    * is what keeps GPU memory flat over a long generation.
    */
-  async forward(ids: number[][], past: KVCache, keep: 'last' | 'all' | number = 'last'): Promise<ForwardResult> {
+  forward(ids: number[][], past: KVCache, keep: 'last' | 'all' | number = 'last'): Promise<ForwardResult> {
+    return this.forwardWith(ids, past, keep, {});
+  }
+
+  /** forward() with extra graph inputs that the caller owns (the fused graph's adapters: never disposed here). */
+  async forwardWith(ids: number[][], past: KVCache, keep: 'last' | 'all' | number, extra: Feeds): Promise<ForwardResult> {
     const batch = ids.length;
     const seq = ids[0].length;
     if (past.batch !== batch) throw new Error(`model ${this.id}: cache batch ${past.batch} but ${batch} rows`);
@@ -60,6 +76,7 @@ export class CausalLM {
       attention_mask: int64Tensor(this.ort, new Array(batch * total).fill(1), [batch, total]),
     };
     if (this.inputs.has('position_ids')) feeds.position_ids = int64Tensor(this.ort, positions, [batch, seq]);
+    Object.assign(feeds, extra);
     for (let i = 0; i < this.arch.num_layers; i++) {
       feeds[pastName(i, 'key')] = past.tensors[2 * i];
       feeds[pastName(i, 'value')] = past.tensors[2 * i + 1];

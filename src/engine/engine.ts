@@ -4,7 +4,8 @@
 import type {
   BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ManifestFile, ModelEntry, Objective, TokenRecord,
 } from './types';
-import { CausalLM } from './causal-lm';
+import { CausalLM, type StepModel } from './causal-lm';
+import { adapterDims, choosePath, FusedModel, parseAdapter, type InputShape, type PathChoice, type RowAdapter } from './fused';
 import { ProgressTracker } from './files';
 import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
 import { UnsupportedGraphError, type Platform } from './platform';
@@ -42,6 +43,12 @@ export interface LoadOptions {
   loadRms?: boolean;
   /** one warm-up step per model (compiles WebGPU shaders before the first token) */
   warmup?: boolean;
+  /**
+   * 'auto' (default): the fused graph (base + ARMs as rows of one batch, issue 7) when the
+   * suite has one and every ARM is an adapter of its base, else separate graphs.
+   * 'fused' / 'separate' force a path (tests, bench); 'fused' where it cannot run throws.
+   */
+  path?: PathChoice;
 }
 
 export interface GenerateOptions {
@@ -70,14 +77,21 @@ export class Engine {
     readonly dtype: Dtype,
     private readonly dtypeWhy: string,
     readonly tokenizer: ChatTokenizer,
-    readonly base: CausalLM,
-    readonly arms: Partial<Record<Objective, CausalLM>>,
+    readonly base: StepModel,
+    readonly arms: Partial<Record<Objective, StepModel>>,
+    /** the fused graph when the base and ARMs run as its rows, else null */
+    readonly fused: FusedModel | null,
+    private readonly pathWhy: string,
     private readonly opts: LoadOptions,
   ) {}
 
+  get path(): 'fused' | 'separate' {
+    return this.fused ? 'fused' : 'separate';
+  }
+
   get backend(): BackendInfo {
     const b = this.platform.backend;
-    return { ...b, dtype: this.dtype, reason: `${b.reason}; ${this.dtypeWhy}` };
+    return { ...b, dtype: this.dtype, path: this.path, reason: `${b.reason}; ${this.dtypeWhy}; ${this.pathWhy}` };
   }
 
   static async load(platform: Platform, opts: LoadOptions): Promise<Engine> {
@@ -86,6 +100,11 @@ export class Engine {
     const manifest = await platform.source.readManifest();
     const models = resolveSuite(manifest, opts.suite);
     const steering = [models.base, ...Object.values(models.arms)] as ModelEntry[];
+    const plan = choosePath(models.suite, models.base, steering.slice(1), opts.path);
+    // the fused path loads one graph (the base's weights once) plus each ARM's adapter file
+    const graphs: ModelEntry[] = plan.path === 'fused'
+      ? [{ ...models.base, id: `${models.suite.id}-fused`, label: `${models.base.label} + ARMs (fused)`, files: [], variants: models.suite.fused!.variants, adapter: undefined }]
+      : steering;
     const preference = opts.dtypePreference ?? platform.dtypePreference(manifest);
 
     const tokFiles = [models.tokenizer.json, models.tokenizer.config, ...(models.tokenizer.template ? [models.tokenizer.template] : [])];
@@ -109,18 +128,18 @@ export class Engine {
     // unless the caller asked for this dtype explicitly.
     const rejected: string[] = [];
     let lms: CausalLM[] = [];
-    let choice = chooseDtype(steering, preference, opts.dtype);
+    let choice = chooseDtype(graphs, preference, opts.dtype);
     for (;;) {
       const dtype = choice.dtype;
-      const onnx = steering.map((e) => variantFile(e, dtype));
+      const onnx = graphs.map((e) => variantFile(e, dtype));
       onnx.forEach((f) => progress.add(f));
       try {
         // one model at a time: its bytes can be released before the next one downloads
-        for (let i = 0; i < steering.length; i++) {
+        for (let i = 0; i < graphs.length; i++) {
           const data = await fetchOne(onnx[i], 'any');
           progress.setPhase('session');
-          const session = await platform.createSession(data, steering[i], dtype, { kvOnDevice: true });
-          lms.push(new CausalLM(platform.ort, session, steering[i], platform.runner));
+          const session = await platform.createSession(data, graphs[i], dtype, { kvOnDevice: true });
+          lms.push(new CausalLM(platform.ort, session, graphs[i], platform.runner));
           progress.setPhase('download');
         }
         break;
@@ -132,16 +151,28 @@ export class Engine {
         const op = /implementation for (\w+)/.exec(e.message)?.[1];
         rejected.push(`${dtype} cannot run here (${op ? `no ${op} kernel` : e.message})`);
         const rest = preference.filter((d) => d !== dtype && !rejected.some((r) => r.startsWith(`${d} `)));
-        choice = chooseDtype(steering, rest);
+        choice = chooseDtype(graphs, rest);
       }
     }
     const { dtype } = choice;
     const why = rejected.length ? `${rejected.join('; ')}: using ${dtype}` : choice.why;
-    const [base, ...armLms] = lms;
-    const arms: Partial<Record<Objective, CausalLM>> = {};
-    armLms.forEach((lm) => (arms[lm.entry.objective!] = lm));
+    let base: StepModel;
+    const arms: Partial<Record<Objective, StepModel>> = {};
+    let fused: FusedModel | null = null;
+    if (plan.path === 'fused') {
+      fused = await loadFused(platform, lms[0], steering, (f) => {
+        progress.add(f);
+        progress.setPhase('download');
+        return fetchOne(f, 'bytes') as Promise<Uint8Array>;
+      });
+      base = fused.row(models.base.id);
+      for (const e of steering.slice(1)) arms[e.objective!] = fused.row(e.id);
+    } else {
+      base = lms[0];
+      lms.slice(1).forEach((lm) => (arms[lm.entry.objective!] = lm));
+    }
 
-    const engine = new Engine(platform, manifest, models, dtype, why, tokenizer, base, arms, { ...opts, dtypePreference: preference });
+    const engine = new Engine(platform, manifest, models, dtype, why, tokenizer, base, arms, fused, plan.why, { ...opts, dtypePreference: preference });
     if (opts.loadRms) await engine.ensureRms(progress);
     if (opts.warmup) {
       progress.setPhase('warmup');
@@ -189,8 +220,16 @@ export class Engine {
 
   /** One short forward per loaded model: WebGPU compiles its shaders here, not on the first token. */
   async warmup(): Promise<void> {
-    for (const lm of [this.base, ...Object.values(this.arms), ...Object.values(this.rms)] as CausalLM[]) {
-      const r = await lm.forward([[this.base.arch.eos_token_ids[0] ?? 0]], emptyCache(this.platform.ort, lm.arch));
+    const id = this.base.arch.eos_token_ids[0] ?? 0;
+    if (this.fused) {
+      // every row at once: the shape a GenARM run steps
+      const rows = this.fused.rows.map((_, i) => i);
+      const r = await this.fused.run(rows, rows.map(() => [id]), emptyCache(this.platform.ort, this.fused.arch, rows.length));
+      disposeCache(r.present);
+    }
+    const singles = this.fused ? Object.values(this.rms) : [this.base, ...Object.values(this.arms), ...Object.values(this.rms)];
+    for (const lm of singles as StepModel[]) {
+      const r = await lm.forward([[id]], emptyCache(this.platform.ort, lm.arch));
       disposeCache(r.present);
     }
   }
@@ -283,7 +322,9 @@ export class Engine {
   }
 
   async dispose(): Promise<void> {
-    for (const lm of [this.base, ...Object.values(this.arms), ...Object.values(this.rms)] as CausalLM[]) {
+    if (this.fused) await this.fused.release();
+    const models = this.fused ? Object.values(this.rms) : [this.base, ...Object.values(this.arms), ...Object.values(this.rms)];
+    for (const lm of models as CausalLM[]) {
       await lm.session.release();
     }
     this.platform.dispose?.();
@@ -311,4 +352,28 @@ function msPerToken(tokens: TokenRecord[], wall?: number): number {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The fused graph's rows: the base (zero adapter) and each ARM, whose adapter file is
+ * fetched and transposed into the graph's layout here, once per load. The adapter
+ * input tensors are made through the platform (GPU buffers under WebGPU).
+ */
+async function loadFused(
+  platform: Platform, lm: CausalLM, steering: ModelEntry[], fetchBytes: (f: ManifestFile) => Promise<Uint8Array>,
+): Promise<FusedModel> {
+  const [base, ...arms] = steering;
+  const rank = arms[0].adapter!.rank;
+  const bad = arms.find((a) => a.adapter!.rank !== rank);
+  if (bad) throw new Error(`fused graph: ARM ${bad.id} has rank ${bad.adapter!.rank}, ${arms[0].id} rank ${rank}`);
+  const shapes = (lm.session as unknown as { inputMetadata?: readonly InputShape[] }).inputMetadata;
+  const adapters: (RowAdapter | null)[] = [null];
+  let dims: ReturnType<typeof adapterDims> | null = null;
+  for (const a of arms) {
+    const bytes = await fetchBytes(a.adapter!.file);
+    dims ??= adapterDims(base.arch, rank, bytes.length / 4, shapes);
+    adapters.push(parseAdapter(bytes, base.arch.num_layers, rank, dims));
+  }
+  const make = platform.residentTensor ?? (async (data: Float32Array, d: number[]) => new platform.ort.Tensor('float32', data, d));
+  return new FusedModel(lm, steering, adapters, rank, dims!, make);
 }

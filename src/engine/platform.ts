@@ -2,7 +2,7 @@
 // how a session is made and run. The engine itself is the same code on both.
 import type { BackendInfo, Dtype, Manifest, ModelEntry } from './types';
 import type { FileData, FileSource } from './files';
-import type { InferenceSession, OrtRuntime, SessionRunner } from './ort';
+import type { InferenceSession, OrtRuntime, SessionRunner, Tensor } from './ort';
 
 export interface Platform {
   ort: OrtRuntime;
@@ -19,6 +19,12 @@ export interface Platform {
    * WebGPU). Trajectory RMs get false: ARGS tiles and slices their caches on the CPU.
    */
   createSession(data: FileData, entry: ModelEntry, dtype: Dtype, opts: { kvOnDevice: boolean }): Promise<InferenceSession>;
+  /**
+   * A float32 graph input that is made once and read by every step (the fused graph's
+   * adapters): a GPU buffer under WebGPU, so it is not uploaded per step. Default: a
+   * CPU tensor. Call after a session exists (ORT's WebGPU device is made with it).
+   */
+  residentTensor?(data: Float32Array, dims: number[]): Promise<Tensor>;
   /** free platform resources (GPU device watchers) */
   dispose?(): void;
 }

@@ -21,6 +21,9 @@ export interface ModelArch {
   vocab_size: number;
   max_position: number;
   eos_token_ids: number[];
+  /** optional (fused path): attention heads and MLP width; otherwise read from the fused graph's input shapes */
+  num_heads?: number;
+  intermediate_size?: number;
 }
 
 /** LoRA adapter of a base model, for the fused (issue 7) path. */
@@ -31,6 +34,8 @@ export interface AdapterEntry {
   alpha: number;
   /** raw little-endian float32 tensors, layout described in the model pipeline's README */
   file: ManifestFile;
+  /** the layout in words: per layer, per target, A [rank,in] then B [out,rank] (scale folded into B) */
+  layout?: string;
 }
 
 export interface ModelEntry {
@@ -63,7 +68,7 @@ export interface ModelSuite {
   arms: Partial<Record<Objective, string>>;
   rms: Partial<Record<Objective, string>>;
   /** optional fused graph (issue 7): one batched graph for base + all ARMs */
-  fused?: { variants: Partial<Record<Dtype, ManifestFile>>; rows: string[] };
+  fused?: { variants: Partial<Record<Dtype, ManifestFile>>; rows: string[]; inputs?: string };
 }
 
 export interface Manifest {

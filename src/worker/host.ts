@@ -75,6 +75,7 @@ export class EngineHost {
         suite: req.suite,
         dtype: fallback ? undefined : req.dtype,
         loadRms: req.loadRms,
+        path: req.path,
         warmup: true,
         onProgress: (progress) => this.post({ type: 'progress', progress }),
       });

@@ -18,6 +18,8 @@ export interface LoadRequest {
   threads?: number;
   /** load the trajectory RMs now instead of on the first ARGS / Best-of-N run */
   loadRms?: boolean;
+  /** 'auto' (default): the fused graph when the suite has one; 'fused' / 'separate' force a path (tests, bench) */
+  path?: 'auto' | 'fused' | 'separate';
   /** ORT log level for the sessions; 0 logs the execution provider of every node */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
 }

@@ -2,7 +2,7 @@
 // the ARMs' token-level rewards after the fact (Best-of-N winner, the CLI) and a
 // trajectory RM's reward of a whole response.
 import type { Objective, TokenRecord } from '../types';
-import type { CausalLM } from '../causal-lm';
+import type { CausalLM, StepModel } from '../causal-lm';
 import { logitsAt } from '../causal-lm';
 import { logSoftmax } from '../math';
 import { disposeCache, emptyCache, sharedView, type KVCache } from '../kv-cache';
@@ -12,7 +12,7 @@ import type { OrtRuntime } from '../ort';
  * log pi(y_t | x, y_<t) for every response token, from one forward pass over
  * prompt + response[:-1] that keeps only the logits of the last n positions.
  */
-export async function tokenLogProbs(ort: OrtRuntime, lm: CausalLM, promptIds: number[], ids: number[]): Promise<number[]> {
+export async function tokenLogProbs(ort: OrtRuntime, lm: StepModel, promptIds: number[], ids: number[]): Promise<number[]> {
   if (ids.length === 0) return [];
   const input = [...promptIds, ...ids.slice(0, -1)];
   const r = await lm.forward([input], emptyCache(ort, lm.arch), ids.length);
@@ -22,10 +22,10 @@ export async function tokenLogProbs(ort: OrtRuntime, lm: CausalLM, promptIds: nu
 
 /** Fill rewards and shifts of records from a post-hoc pass of each ARM. */
 export async function annotateWithArms(
-  ort: OrtRuntime, arms: Partial<Record<Objective, CausalLM>>, promptIds: number[], tokens: TokenRecord[],
+  ort: OrtRuntime, arms: Partial<Record<Objective, StepModel>>, promptIds: number[], tokens: TokenRecord[],
 ): Promise<void> {
   const ids = tokens.map((t) => t.id);
-  for (const [o, lm] of Object.entries(arms) as [Objective, CausalLM][]) {
+  for (const [o, lm] of Object.entries(arms) as [Objective, StepModel][]) {
     const lp = await tokenLogProbs(ort, lm, promptIds, ids);
     tokens.forEach((t, i) => {
       t.rewards[o] = lp[i];
