@@ -56,8 +56,10 @@ export const guidedTokens = (page: Page) => guided(page).locator('[data-reward-h
 /** Open the page and wait until the models are loaded. */
 export async function openReady(page: Page, query: string, timeout = 90_000): Promise<void> {
   await page.goto(`/${query}`);
-  await expect(page.locator('.load-error')).toHaveCount(0);
-  await expect(page.locator('[data-backend]:not([data-backend=""])')).toBeVisible({ timeout });
+  const err = page.locator('.load-error');
+  // whichever comes first: a backend (loaded) or a load error (fail now, with its text)
+  await expect(err.or(page.locator('[data-backend]:not([data-backend=""])'))).toBeVisible({ timeout });
+  if (await err.isVisible()) throw new Error(`the models did not load: ${(await err.innerText()).replace(/\s+/g, ' ')}`);
   await expect(generateButton(page)).toBeEnabled({ timeout });
 }
 

@@ -54,7 +54,7 @@ export function LoadStatus() {
         <h2 id="load-error-title">The models could not be loaded</h2>
         <p>
           {load.error?.file ? <>File <code>{load.error.file}</code>: </> : null}
-          {load.error?.message ?? 'unknown error'}
+          {stripFile(load.error?.message ?? 'unknown error', load.error?.file)}
         </p>
         <p className="hint">
           Models are built by <code>npm run models</code> into <code>public/models/</code> and served by this page's own
@@ -129,4 +129,12 @@ export function Notices() {
       ))}
     </div>
   );
+}
+
+/** "a/b.onnx: a/b.onnx: why" reads "why" after the file is already named */
+function stripFile(message: string, file?: string): string {
+  if (!file) return message;
+  let m = message;
+  while (m.startsWith(`${file}: `)) m = m.slice(file.length + 2);
+  return m;
 }
