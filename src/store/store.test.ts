@@ -175,10 +175,10 @@ describe('generation', () => {
 
 describe('url', () => {
   it('round-trips the settings', () => {
-    const s = { ...useApp.getState().settings, prompt: 'a <b> & c', seed: 9, temperature: 0.7 };
+    const s = { ...useApp.getState().settings, prompt: 'a <b> & c', seed: 9, temperature: 0.9 };
     const q = buildQuery('?backend=wasm', s, 'tiny', 'helpfulness');
     const u = parseQuery(q);
-    expect(u.settings).toMatchObject({ prompt: 'a <b> & c', seed: 9, temperature: 0.7, weights: s.weights });
+    expect(u.settings).toMatchObject({ prompt: 'a <b> & c', seed: 9, temperature: 0.9, weights: s.weights });
     expect(u.suite).toBe('tiny');
     expect(u.backend).toBe('wasm');
     expect(u.heat).toBe('helpfulness');

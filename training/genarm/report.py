@@ -27,7 +27,8 @@ def collect() -> dict:
 def table(rep: dict) -> str:
     lines = ["| objective | model | held-out accuracy | 95% CI | train pairs | held-out pairs | train wall time |",
              "|---|---|---|---|---|---|---|"]
-    for name, r in rep["models"].items():
+    order = lambda kv: (kv[0].startswith("abl-"), kv[1]["objective"], kv[1]["kind"])  # noqa: E731
+    for name, r in sorted(rep["models"].items(), key=order):
         h = r["heldout"]
         kind = {"arm": "ARM (GenARM loss)", "rm": "trajectory RM (Bradley-Terry)"}[r["kind"]]
         if name.startswith("abl-"):
