@@ -129,29 +129,26 @@ def op_types(path) -> set[tuple[str, str]]:
 
 @pytest.mark.parametrize("variant", ["model.onnx", "model_q4.onnx", "model_q8.onnx", "rm.onnx"])
 def test_only_documented_op_types(exported, variant):
-    """Plain ONNX (opset 18) plus MatMulNBits (q4) / MatMulInteger + DynamicQuantizeLinear (q8):
-    what both onnxruntime-web backends run. No GatherBlockQuantized, no fused contrib ops."""
+    """Plain ONNX (opset 18) plus MatMulNBits (q4 and q8): what both onnxruntime-web backends
+    run. No GatherBlockQuantized, no MatMulInteger, no fused contrib ops."""
     ops = op_types(exported["dir"] / variant)
     model = onnx.load(str(exported["dir"] / variant), load_external_data=False)
     assert {o.version for o in model.opset_import if o.domain in ("", "ai.onnx")} == {export.OPSET}
     contrib = {op for dom, op in ops if dom != ""}
-    assert contrib == ({"MatMulNBits"} if variant == "model_q4.onnx" else set()), contrib
+    assert contrib == ({"MatMulNBits"} if variant in ("model_q4.onnx", "model_q8.onnx") else set()), contrib
     for dom, op in ops:
         if dom == "":
             onnx.defs.get_schema(op, export.OPSET, "")  # raises if not a standard op at opset 18
     names = {op for _, op in ops}
     assert "GatherBlockQuantized" not in names
-    assert ("MatMulInteger" in names) == (variant == "model_q8.onnx")
-    assert ("DynamicQuantizeLinear" in names) == (variant == "model_q8.onnx")
+    assert "MatMulInteger" not in names and "DynamicQuantizeLinear" not in names
     hist = export.op_histogram(exported["dir"] / variant)
     quantized = 7 * L + 1  # every projection and the lm head
-    if variant == "model_q4.onnx":
+    if variant in ("model_q4.onnx", "model_q8.onnx"):
         assert hist["MatMulNBits"] == quantized and hist["MatMul"] == 2 * L  # only the attention products stay
-    if variant == "model_q8.onnx":
-        assert hist["MatMulInteger"] == quantized and hist["MatMul"] == 2 * L
 
 
-def dequant_q4(model) -> dict[str, np.ndarray]:
+def dequant_q4(model, bits: int = 4) -> dict[str, np.ndarray]:
     """MatMulNBits weights back to fp32 [K,N], keyed by the original initializer name."""
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     out = {}
@@ -159,11 +156,15 @@ def dequant_q4(model) -> dict[str, np.ndarray]:
         if n.op_type != "MatMulNBits":
             continue
         a = {x.name: onnx.helper.get_attribute_value(x) for x in n.attribute}
-        assert a["bits"] == 4 and a["block_size"] == 32 and len(n.input) == 3, "symmetric: no zero points"
+        assert a["bits"] == bits and a["block_size"] == 32 and len(n.input) == 3, "symmetric: no zero points"
+        assert a["accuracy_level"] == 4, "int8 compute with per-block activation scales (fast on CPU/WASM)"
         packed, scales = inits[n.input[1]], inits[n.input[2]].reshape(a["N"], -1)
-        q = np.stack([packed & 0x0F, packed >> 4], -1).reshape(a["N"], packed.shape[1], -1).astype(np.float32)
-        w = (q - 8.0) * scales[:, :, None]  # [N, blocks, 32]
-        out[n.input[1].removesuffix("_Q4")] = (w.reshape(a["N"], -1)[:, :a["K"]].T, scales)
+        if bits == 4:
+            q = np.stack([packed & 0x0F, packed >> 4], -1).reshape(a["N"], packed.shape[1], -1).astype(np.float32)
+        else:
+            q = packed.reshape(a["N"], packed.shape[1], -1).astype(np.float32)
+        w = (q - 2.0 ** (bits - 1)) * scales[:, :, None]  # [N, blocks, 32]
+        out[n.input[1].removesuffix(f"_Q{bits}")] = (w.reshape(a["N"], -1)[:, :a["K"]].T, scales)
     return out
 
 
@@ -190,7 +191,15 @@ def test_q4_weights_are_the_fp32_weights_rounded(exported):
     emb_q, emb_s = ints["model.embed_tokens.weight_int8"], ints["model.embed_tokens.weight_scale"]
     emb = fp["model.embed_tokens.weight"]
     assert emb_q.dtype == np.int8 and (np.abs(emb_q * emb_s - emb) <= 0.5 * emb_s + 1e-7).all()
-    # rebuild q4 with plain MatMuls on the decoded weights
+    # q4 with fp32 compute (accuracy_level 0) equals plain MatMuls on the decoded weights: the
+    # weights are all that differ. (The shipped accuracy_level 4 also rounds activations to int8
+    # per block for speed; its effect is measured on the real model in test_real_parity.)
+    exact = onnx.load(str(d / "model_q4.onnx"))
+    for n in exact.graph.node:
+        for a in n.attribute:
+            if n.op_type == "MatMulNBits" and a.name == "accuracy_level":
+                a.i = 0
+    onnx.save(exact, str(d / "q4_acc0.onnx"))
     g = q4.graph
     for i, n in enumerate(list(g.node)):
         if n.op_type == "MatMulNBits":
@@ -200,25 +209,24 @@ def test_q4_weights_are_the_fp32_weights_rounded(exported):
             g.node.insert(i, onnx.helper.make_node("MatMul", [n.input[0], base + "_deq"], list(n.output), name=n.name))
     onnx.save(q4, str(d / "q4_decoded.onnx"))
     ids = ids_batch(2, 16, 4)
-    a, _ = run(session(d / "model_q4.onnx"), ids)
+    a, _ = run(session(d / "q4_acc0.onnx"), ids)
     b, _ = run(session(d / "q4_decoded.onnx"), ids)
     assert np.abs(a - b).max() <= 1e-3 * max(1.0, np.abs(b).max())
 
 
 def test_q8_weights_are_the_fp32_weights_rounded(exported):
+    """8-bit MatMulNBits: every weight within half a step of fp32 (one step for values clipped
+    at +127), every projection and the lm head quantized."""
     d = exported["dir"]
     fp = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(d / "model.onnx")).graph.initializer}
-    q8 = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(d / "model_q8.onnx")).graph.initializer}
-    checked = 0
-    for name, w in fp.items():
-        if name + "_quantized" not in q8:
-            continue
-        q, s, z = q8[name + "_quantized"], q8[name + "_scale"], q8[name + "_zero_point"]
-        assert q.dtype == np.int8 and s.shape == (w.shape[1],), "int8, one scale per output channel"
-        deq = (q.astype(np.float32) - z.astype(np.float32)) * s
-        assert (np.abs(deq - w) <= 0.5 * s + 1e-6).all(), name
-        checked += 1
-    assert checked == 7 * L + 1
+    deq = dequant_q4(onnx.load(str(d / "model_q8.onnx")), bits=8)
+    assert len(deq) == 7 * L + 1 and "lm_head" in deq
+    for name, (w, scales) in deq.items():
+        orig = fp[name]
+        step = np.repeat(np.abs(scales), 32, axis=1)[:, :orig.shape[0]].T
+        err = np.abs(w - orig) / step
+        assert err.max() <= 1.0 + 1e-4, name
+        assert (err > 0.5 + 1e-4).mean() <= 0.01, name
 
 
 @pytest.mark.parametrize("variant,threshold", [("model_q8.onnx", 0.60), ("model_q4.onnx", 0.12)])
@@ -228,8 +236,7 @@ def test_quantized_variants_track_fp32_top1(exported, variant, threshold):
     Measured: q8 ~0.72, q4 ~0.22. The tiny model is deliberately chaotic (random weights of
     std 0.6, final norm 6), so 1% weight noise alone already flips ~20% of its argmaxes: on it
     4-bit rounding cannot agree on most positions. The decoded-weights test above is the exact
-    check of q4; the real-model agreement is checked in test_real_parity (q4 0.68; q8 0.63, a known
-    bug there: see Q8_OUTLIERS)."""
+    check of q4; the real-model agreement is checked in test_real_parity."""
     d = exported["dir"]
     ids = ids_batch(4, 64, 5)
     ref, _ = run(session(d / "model.onnx"), ids)
