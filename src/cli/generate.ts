@@ -21,6 +21,7 @@ const USAGE = `usage: npm run generate -- --prompt TEXT [options]
   --dtype D            fp32 | q4 | q8 (default: manifest.preferred.node)
   --models DIR         folder with manifest.json (default public/models)
   --threads N          onnxruntime threads (default: all cores)
+  --path P             auto | fused | separate: base + ARMs as rows of one fused graph, or one graph each (default auto)
   --score-arms         run weight-0 ARMs in lockstep (default: score them after, untimed)
   --json               print JSON: text, backend, ms_per_token, tokens[{text, logprob_base, rewards}]`;
 
@@ -51,6 +52,7 @@ async function main(): Promise<number> {
       dtype: { type: 'string' },
       models: { type: 'string', default: 'public/models' },
       threads: { type: 'string' },
+      path: { type: 'string', default: 'auto' },
       'score-arms': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -66,8 +68,12 @@ async function main(): Promise<number> {
   const dtype = values.dtype as Dtype | undefined;
   if (dtype && !['fp32', 'q4', 'q8', 'fp16', 'q4f16'].includes(dtype)) throw new Error(`--dtype must be fp32, q4 or q8`);
 
+  const path = values.path as 'auto' | 'fused' | 'separate';
+  if (!['auto', 'fused', 'separate'].includes(path)) throw new Error(`--path must be auto, fused or separate`);
+
   const engine = await loadNodeEngine({
     modelsDir: values.models,
+    path,
     suite: values.suite!,
     dtype,
     threads: values.threads ? num(values.threads, 'threads', 1) : undefined,
@@ -101,6 +107,7 @@ function toJson(r: GenerationResult) {
     text: r.text,
     backend: r.backend.backend,
     dtype: r.backend.dtype,
+    path: r.backend.path,
     backend_reason: r.backend.reason,
     decoder: r.settings.decoder,
     ms_per_token: round(r.ms_per_token, 3),
@@ -129,7 +136,7 @@ function printText(r: GenerationResult): void {
   process.stdout.write(r.text + '\n');
   const rm = r.rm_scores ? `, RM scores ${JSON.stringify(r.rm_scores)}` : '';
   console.error(
-    `\n[${r.settings.decoder} on ${r.backend.backend}/${r.backend.dtype}: ${r.tokens.length} tokens (${r.finish_reason}), ` +
+    `\n[${r.settings.decoder} on ${r.backend.backend}/${r.backend.dtype}${r.backend.path === 'fused' ? ' fused' : ''}: ${r.tokens.length} tokens (${r.finish_reason}), ` +
       `${r.ms_per_token.toFixed(1)} ms/token, first token ${r.ttft_ms.toFixed(0)} ms${rm}]`,
   );
 }
