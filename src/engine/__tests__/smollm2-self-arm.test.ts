@@ -11,7 +11,9 @@ import { MODELS_DIR, manifest, skipNote } from './helpers';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-const DTYPE = 'q4';
+// fp32: the int8-compute kernels of q4/q8 (accuracy_level 4) are not batch-invariant, so a
+// one-token step and a full pass differ by ~0.04 nats there; the KV-cache check needs exact math
+const DTYPE = 'fp32';
 const m = manifest();
 const baseId = m?.suites.smollm2?.base;
 const file = baseId ? m!.models[baseId]?.variants[DTYPE] : undefined;
