@@ -84,6 +84,41 @@ test.describe('engine in the browser (tiny suite)', () => {
     if (placed.length) expect(placed.join('\n')).toMatch(/WebGpuExecutionProvider/);
   });
 
+  test('the fused graph (issue 7) runs here with the same tokens as separate graphs', async ({ page }, info) => {
+    const fused = JSON.parse(readFileSync(MANIFEST, 'utf8')).suites?.tiny?.fused;
+    test.skip(!fused?.variants?.fp32, 'the tiny suite has no fused graph (npm run models)');
+    const backend = info.project.name === 'webgpu' ? 'webgpu' : 'wasm';
+    // SwiftShader's math is looser (see above); WASM agrees with Node to 1e-4
+    const tol = backend === 'webgpu' ? 0.05 : 1e-3;
+    const runs = [
+      SETTINGS,
+      { ...SETTINGS, weights: { helpfulness: 1, harmlessness: 0 }, score_arms: false }, // 2 rows of 3
+      { ...SETTINGS, temperature: 1, seed: 5, weights: { helpfulness: 0.8, harmlessness: 1 } },
+    ];
+    await open(page);
+    const f = await h(page).load({ suite: 'tiny', backend, dtype: 'fp32', path: 'fused' });
+    expect(f.backend.backend).toBe(backend);
+    expect(f.backend.path).toBe('fused');
+    expect(f.backend.reason).toMatch(/fused graph/);
+    const onFused: GenerationResult[] = [];
+    for (const s of runs) onFused.push((await h(page).generate(s)).result);
+    const sep = await h(page).load({ suite: 'tiny', backend, dtype: 'fp32', path: 'separate' });
+    expect(sep.backend.path).toBe('separate');
+    for (let i = 0; i < runs.length; i++) {
+      const a = onFused[i];
+      const b = (await h(page).generate(runs[i])).result;
+      expect(a.backend.path).toBe('fused');
+      expect(a.tokens.length).toBe(runs[i].max_tokens);
+      expect(ids(a)).toEqual(ids(b));
+      a.tokens.forEach((t, j) => {
+        expect(Math.abs(t.logprob_base - b.tokens[j].logprob_base)).toBeLessThan(tol);
+        if (b.tokens[j].rewards.helpfulness !== undefined) {
+          expect(Math.abs(t.rewards.helpfulness! - b.tokens[j].rewards.helpfulness!)).toBeLessThan(tol);
+        }
+      });
+    }
+  });
+
   test('a lost GPU device falls back to WASM instead of hanging', async ({ page }, info) => {
     test.skip(info.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu');
     await open(page);
