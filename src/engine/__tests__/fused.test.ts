@@ -106,7 +106,7 @@ function expectSameRun(a: GenerationResult, b: GenerationResult, tol = 1e-3): vo
 const tinyMissing = suiteMissing('tiny', 'fp32', true) || (manifest()?.suites.tiny?.fused ? '' : 'the tiny suite has no fused graph (npm run models -- --tiny)');
 skipNote('fused-path tests on the tiny suite', tinyMissing);
 
-describe.skipIf(!!tinyMissing)('fused vs separate on the tiny suite (Node, fp32)', () => {
+describe.skipIf(!!tinyMissing)('fused vs separate on the tiny suite (Node; fp32 unless named)', () => {
   let fused: Engine;
   let sep: Engine;
   beforeAll(async () => {
@@ -173,6 +173,22 @@ describe.skipIf(!!tinyMissing)('fused vs separate on the tiny suite (Node, fp32)
     expectSameRun(await fused.generate(bon), await sep.generate(bon));
     const args = { ...S, decoder: 'args' as const, args_k: 4, max_tokens: 6, weights: { helpfulness: 1 } };
     expectSameRun(await fused.generate(args), await sep.generate(args));
+  });
+
+  it('quantized (q8): the base row of a 3-row step equals the base graph (rows do not share a quantization scale)', async () => {
+    const q8f = await loadNodeEngine({ modelsDir: MODELS_DIR, suite: 'tiny', dtype: 'q8', threads: 1, path: 'fused' });
+    const q8s = await loadNodeEngine({ modelsDir: MODELS_DIR, suite: 'tiny', dtype: 'q8', threads: 1, path: 'separate' });
+    try {
+      const zero = { ...S, weights: { helpfulness: 0, harmlessness: 0 } };
+      const f = await q8f.generate({ ...zero, score_arms: true }); // 3 rows: the ARMs scored, not steering
+      const b = await q8s.generate({ ...zero, decoder: 'base', score_arms: false }); // the base graph alone
+      expect(Object.keys(f.tokens[0].rewards)).toHaveLength(2);
+      expect(f.tokens.map((t) => t.id)).toEqual(b.tokens.map((t) => t.id));
+      f.tokens.forEach((t, i) => expect(Math.abs(t.logprob_base - b.tokens[i].logprob_base)).toBeLessThan(1e-4));
+    } finally {
+      await q8f.dispose();
+      await q8s.dispose();
+    }
   });
 
   it('asking for the fused path where a suite has none is an error that says why', async () => {
