@@ -231,8 +231,10 @@ export async function browserMemory(browser: Browser, config: BenchConfig, job: 
       return m ? m.bytes : null;
     });
     // the renderer process's peak RSS (Linux /proc): WASM heaps, model bytes, ORT threads
+    // (a context may also start a small spare renderer: the page's own is the largest)
     const renderers = [...rendererPids(process.pid)].filter((p) => !before.has(p));
-    const hwm = renderers.map((p) => statusKb(p, 'VmHWM') ?? 0).reduce((a, b) => a + b, 0) || null;
+    const peaks = renderers.map((p) => statusKb(p, 'VmHWM') ?? 0);
+    const hwm = Math.max(0, ...peaks) || null;
     let cdpHeap: number | null = null;
     if (uasm === null && hwm === null) {
       const cdp = await context.newCDPSession(page);
@@ -249,7 +251,7 @@ export async function browserMemory(browser: Browser, config: BenchConfig, job: 
         ? 'VmHWM (peak RSS) of the page\'s renderer process, one fresh browser context per configuration, one run'
         : uasm !== null ? 'performance.measureUserAgentSpecificMemory() after one run (WASM heaps never shrink: about the peak)'
           : 'CDP Performance.getMetrics JSHeapTotalSize (main thread only)',
-      memory_detail: { renderer_vm_hwm: hwm, measure_user_agent_specific_memory: uasm, cdp_js_heap_total: cdpHeap, renderers: renderers.length },
+      memory_detail: { renderer_vm_hwm: hwm, new_renderer_peaks: peaks.join(' '), measure_user_agent_specific_memory: uasm, cdp_js_heap_total: cdpHeap },
     };
   } finally {
     await context.close();

@@ -35,11 +35,13 @@ const { values: args } = parseArgs({
     name: { type: 'string' },
     threads: { type: 'string', default: '1,2' },
     'node-dtype': { type: 'string' },
-    'wasm-dtype': { type: 'string' },
+    // default: the engine's choice (manifest.preferred, measured by bench/dtypes.ts)
+    'wasm-dtype': { type: 'string', default: 'auto' },
     'no-node': { type: 'boolean', default: false },
     'no-browser': { type: 'boolean', default: false },
     'no-memory': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
+    configs: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
@@ -47,7 +49,8 @@ const { values: args } = parseArgs({
 
 if (args.help) {
   console.log(`usage: npm run bench -- [--full] [--suite smollm2|tiny] [--prompts N] [--tokens N] [--name NAME]
-  [--threads 1,2] [--node-dtype fp32|q8|q4] [--wasm-dtype ...] [--no-node] [--no-browser] [--no-memory] [--no-build]
+  [--threads 1,2] [--node-dtype fp32|q8|q4] [--wasm-dtype fp32|q8|q4|auto (default auto)] [--no-node] [--no-browser] [--no-memory] [--no-build]
+  [--configs base,genarm-1,...]  (a subset of the configurations)
 defaults: 3 prompts x 32 tokens, configs ${CONFIGS.map((c) => c.id).join(', ')}; --full: 8 prompts x 64 tokens, adds ${FULL_EXTRA.map((c) => c.id).join(', ')}`);
   process.exit(0);
 }
@@ -59,9 +62,11 @@ const suite = args.suite!;
 const modelsDir = resolve(args.models!);
 const rawManifest = readManifestFile(modelsDir);
 // the fused configuration needs a suite with a fused graph (issue 7); the tiny suite may lack it
-const configs: BenchConfig[] = (full ? [...CONFIGS, ...FULL_EXTRA] : CONFIGS).filter(
+const only = args.configs?.split(',');
+const configs: BenchConfig[] = (only ? [...CONFIGS, ...FULL_EXTRA].filter((c) => only.includes(c.id)) : full ? [...CONFIGS, ...FULL_EXTRA] : CONFIGS).filter(
   (c) => c.path !== 'fused' || !!rawManifest.suites[suite]?.fused,
 );
+if (!configs.length) throw new Error(`no configuration selected (known: ${[...CONFIGS, ...FULL_EXTRA].map((c) => c.id).join(', ')})`);
 const name = args.name ?? `${suite}${full ? '-full' : ''}`;
 const outDir = resolve('bench/results');
 const started = performance.now();
@@ -170,7 +175,7 @@ async function main(): Promise<void> {
     log(`browser: Chromium ${chromiumVersion} at ${url}`);
     try {
       const threadList = args.threads!.split(',').map(Number);
-      let dtype = args['wasm-dtype'] as Dtype | undefined;
+      let dtype = args['wasm-dtype'] === 'auto' ? undefined : (args['wasm-dtype'] as Dtype);
       for (const threads of threadList) {
         log(`wasm x${threads}: timing (every model loaded, configurations in turn)`);
         const timing = await browserTiming(browser, configs, { url, threads, dtype, prompts: nPrompts, maxTokens }, log);
@@ -219,6 +224,10 @@ async function main(): Promise<void> {
     settings: {
       suite, prompts: Array.from({ length: nPrompts }, (_, i) => PROMPTS[i % PROMPTS.length]), max_tokens: maxTokens,
       temperature: 1, top_k: 0, top_p: 1, seeds: Array.from({ length: nPrompts }, (_, i) => i), score_arms: false,
+      dtypes: {
+        node: args['node-dtype'] ?? `engine's choice (manifest.preferred.node = ${raw.preferred?.node})`,
+        wasm: args['wasm-dtype'] === 'auto' ? `engine's choice (manifest.preferred.wasm = ${raw.preferred?.wasm})` : args['wasm-dtype'],
+      },
       configs: configs.map((c) => ({ id: c.id, label: c.label, arms: c.arms, rms: c.rms, settings: c.settings, cost_per_token: c.cost })),
       method: 'Per backend, one engine holds every model; after one untimed warm-up run per configuration, the configurations take turns prompt by prompt ' +
         '(a configuration runs only its own models: unused ARMs/RMs stay idle). ms_per_token = decode time of the tokens after the first, pooled over prompts ' +

@@ -41,14 +41,14 @@ function alignmentTable(path: string): string {
     `${s.prompts_per_set} prompts per set, ${s.max_new_tokens} new tokens, temperature ${s.temperature}. Mean ± standard error; ` +
     'Δ = paired difference to the base on the same prompts and seeds.');
   lines.push('');
-  lines.push('| method | RM-helpfulness (help prompts) | Δ vs base | RM-harmlessness (harmful prompts) | Δ vs base | refusal AdvBench ↑ | refusal XSTest unsafe ↑ | over-refusal XSTest safe ↓ | s / response |');
-  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| method | RM-helpfulness (help prompts) | Δ vs base | RM-harmlessness (harmful prompts) | Δ vs base | refusal AdvBench ↑ | refusal XSTest unsafe ↑ | over-refusal XSTest safe ↓ | refusal AlpacaEval ↓ | s / response |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const ms = (x: { mean: number; se: number }, d = 2) => `${x.mean.toFixed(d)} ± ${x.se.toFixed(d)}`;
   const sg = (x: { mean: number; se: number }, d = 2) => `${x.mean >= 0 ? '+' : ''}${x.mean.toFixed(d)} ± ${x.se.toFixed(d)}`;
   for (const m of r.methods) {
     lines.push(`| ${m.label} | ${ms(m.rm_helpfulness_on_helpfulness_prompts)} | ${m.family === 'base' ? '–' : sg(m.delta_vs_base.rm_helpfulness)} | ` +
       `${ms(m.rm_harmlessness_on_harmful_prompts)} | ${m.family === 'base' ? '–' : sg(m.delta_vs_base.rm_harmlessness)} | ${pct(m.refusal_advbench)} | ` +
-      `${pct(m.refusal_xstest_unsafe)} | ${pct(m.over_refusal_xstest_safe)} | ${f2(m.mean_wall_s_per_response, 2)} |`);
+      `${pct(m.refusal_xstest_unsafe)} | ${pct(m.over_refusal_xstest_safe)} | ${pct(m.refusal_alpaca)} | ${f2(m.mean_wall_s_per_response, 2)} |`);
   }
   const v = r.refusal_classifier.validation_on_human_labels;
   lines.push('');
