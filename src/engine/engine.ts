@@ -5,7 +5,7 @@ import type {
   BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ManifestFile, ModelEntry, Objective, TokenRecord,
 } from './types';
 import { CausalLM, type StepModel } from './causal-lm';
-import { adapterDims, choosePath, FusedModel, parseAdapter, type InputShape, type PathChoice, type RowAdapter } from './fused';
+import { adapterDims, adapterValueBytes, choosePath, FusedModel, parseAdapter, type InputShape, type PathChoice, type RowAdapter } from './fused';
 import { ProgressTracker } from './files';
 import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
 import { UnsupportedGraphError, type Platform } from './platform';
@@ -371,8 +371,9 @@ async function loadFused(
   let dims: ReturnType<typeof adapterDims> | null = null;
   for (const a of arms) {
     const bytes = await fetchBytes(a.adapter!.file);
-    dims ??= adapterDims(base.arch, rank, bytes.length / 4, shapes);
-    adapters.push(parseAdapter(bytes, base.arch.num_layers, rank, dims));
+    const dtype = a.adapter!.dtype ?? 'float32';
+    dims ??= adapterDims(base.arch, rank, bytes.length / adapterValueBytes(dtype), shapes);
+    adapters.push(parseAdapter(bytes, base.arch.num_layers, rank, dims, dtype));
   }
   const make = platform.residentTensor ?? (async (data: Float32Array, d: number[]) => new platform.ort.Tensor('float32', data, d));
   return new FusedModel(lm, steering, adapters, rank, dims!, make);

@@ -3,14 +3,15 @@
 // base (zero adapter), row i the i-th ARM of `suite.fused.rows`; each row keeps its own
 // KV cache (the adapters change K and V), stacked along the batch dim of one cache.
 //
-// The adapters are graph inputs, one pair per target projection t:
-//   lora.{t}.A  float32 [L, R, in_t, r]   (= A^T)
-//   lora.{t}.B  float32 [L, R, r, out_t]  (= (alpha/r) B^T)
-// or, in a graph exported with one input per layer, lora.{l}.{t}.A [R, in_t, r] and
-// lora.{l}.{t}.B [R, r, out_t] (no per-step Gather of the stacked tensors); both work.
+// The adapters are graph inputs, one pair per layer l and target projection t:
+//   lora.{l}.{t}.A  float32 [R, in_t, r]   (= A^T)
+//   lora.{l}.{t}.B  float32 [R, r, out_t]  (= (alpha/r) B^T)
+// (the pipeline's export; no per-step Split of stacked tensors) or, in older graphs,
+// stacked per target: lora.{t}.A [L, R, in_t, r] and lora.{t}.B [L, R, r, out_t]; both work.
 // Adapter files hold, per layer and target, A [r, in] then B [out, r] (scale folded
-// into B): they are transposed once per load into per-row arrays, and the input
-// tensors for a set of rows are assembled once and kept (on the GPU under WebGPU).
+// into B), as float16 (half the download) or float32: they are widened and transposed
+// once per load into per-row arrays, and the input tensors for a set of rows are
+// assembled once and kept (on the GPU under WebGPU).
 import type { ModelArch, ModelEntry } from './types';
 import type { CausalLM, ForwardResult, StepModel } from './causal-lm';
 import type { KVCache } from './kv-cache';
@@ -88,6 +89,31 @@ export interface RowAdapter {
   B: Record<LoraTarget, Float32Array>;
 }
 
+export type AdapterDtype = 'float32' | 'float16';
+
+/** Bytes per stored value of an adapter file. */
+export function adapterValueBytes(dtype: AdapterDtype = 'float32'): number {
+  return dtype === 'float16' ? 2 : 4;
+}
+
+/** IEEE 754 half (as its 16 bits) to a JS number; Node 20 has no Float16Array. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24; // zero and subnormals
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+function halvesOf(bytes: Uint8Array): Float32Array {
+  if (bytes.length % 2) throw new Error(`adapter file of ${bytes.length} bytes is not float16`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out = new Float32Array(bytes.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true));
+  return out;
+}
+
 function floatsOf(bytes: Uint8Array): Float32Array {
   if (bytes.length % 4) throw new Error(`adapter file of ${bytes.length} bytes is not float32`);
   const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -101,9 +127,9 @@ function floatsOf(bytes: Uint8Array): Float32Array {
   return out;
 }
 
-/** Transpose an adapter file (A [r,in] then B [out,r] per layer and target) into the graph's layout. */
-export function parseAdapter(bytes: Uint8Array, layers: number, rank: number, dims: AdapterDims): RowAdapter {
-  const f = floatsOf(bytes);
+/** Widen and transpose an adapter file (A [r,in] then B [out,r] per layer and target) into the graph's layout. */
+export function parseAdapter(bytes: Uint8Array, layers: number, rank: number, dims: AdapterDims, dtype: AdapterDtype = 'float32'): RowAdapter {
+  const f = dtype === 'float16' ? halvesOf(bytes) : floatsOf(bytes);
   const A = {} as RowAdapter['A'];
   const B = {} as RowAdapter['B'];
   for (const t of LORA_TARGETS) {

@@ -32,8 +32,10 @@ export interface AdapterEntry {
   base: string;
   rank: number;
   alpha: number;
-  /** raw little-endian float32 tensors, layout described in the model pipeline's README */
+  /** raw little-endian tensors, layout described in the model pipeline's README */
   file: ManifestFile;
+  /** how the values are stored (float32 when absent); the graph inputs are float32 either way */
+  dtype?: 'float32' | 'float16';
   /** the layout in words: per layer, per target, A [rank,in] then B [out,rank] (scale folded into B) */
   layout?: string;
 }

@@ -36,6 +36,25 @@ export function wrapWords(text: string, width: number): string[] {
 
 const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2));
 
+/** The opening of a chart: svg element, white background, title and subtitle. */
+function chartHead(W: number, H: number, title: string, subtitle?: string): string[] {
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
+  ];
+  if (subtitle) out.push(`<text x="${W / 2}" y="38" text-anchor="middle" fill="#555">${escapeXml(subtitle)}</text>`);
+  return out;
+}
+
+/** Horizontal grid lines with their value labels left of the plot. */
+function yGrid(ticks: number[], y: (v: number) => number, left: number, right: number, stroke: string): string[] {
+  return ticks.flatMap((t) => [
+    `<line x1="${left}" x2="${right}" y1="${y(t)}" y2="${y(t)}" stroke="${stroke}"/>`,
+    `<text x="${left - 6}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`,
+  ]);
+}
+
 export interface BarChart {
   title: string;
   subtitle?: string;
@@ -63,14 +82,8 @@ export function barChartSvg(c: BarChart): string {
   const gw = pw / c.groups.length;
   const bw = Math.min(26, (gw - 16) / c.series.length);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(c.title)}</text>`);
-  if (c.subtitle) out.push(`<text x="${W / 2}" y="38" text-anchor="middle" fill="#555">${escapeXml(c.subtitle)}</text>`);
-  for (const t of ticks) {
-    out.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y(t)}" y2="${y(t)}" stroke="#e5e5e5"/>`);
-    out.push(`<text x="${m.l - 6}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
-  }
+  out.push(...chartHead(W, H, c.title, c.subtitle));
+  out.push(...yGrid(ticks, y, m.l, W - m.r, '#e5e5e5'));
   out.push(`<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(c.yLabel)}</text>`);
   c.groups.forEach((g, gi) => {
     const x0 = m.l + gi * gw + (gw - bw * c.series.length) / 2;
@@ -144,18 +157,12 @@ export function scatterSvg(c: ScatterChart): string {
   const groups = [...new Set(c.points.map((p) => p.group))];
   const colour = (g: string) => PALETTE[groups.indexOf(g) % PALETTE.length];
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
-  out.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(c.title)}</text>`);
-  if (c.subtitle) out.push(`<text x="${W / 2}" y="38" text-anchor="middle" fill="#555">${escapeXml(c.subtitle)}</text>`);
+  out.push(...chartHead(W, H, c.title, c.subtitle));
   for (const t of xt) {
     out.push(`<line x1="${X(t)}" x2="${X(t)}" y1="${m.t}" y2="${m.t + ph}" stroke="#eee"/>`);
     out.push(`<text x="${X(t)}" y="${m.t + ph + 16}" text-anchor="middle">${fmt(t)}</text>`);
   }
-  for (const t of yt) {
-    out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${Y(t)}" y2="${Y(t)}" stroke="#eee"/>`);
-    out.push(`<text x="${m.l - 6}" y="${Y(t) + 4}" text-anchor="end">${fmt(t)}</text>`);
-  }
+  out.push(...yGrid(yt, Y, m.l, m.l + pw, '#eee'));
   out.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   out.push(`<text x="${m.l + pw / 2}" y="${m.t + ph + 36}" text-anchor="middle">${escapeXml(c.xLabel)}</text>`);
   out.push(`<text transform="translate(18 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(c.yLabel)}</text>`);

@@ -22,13 +22,16 @@ import torch
 
 from . import export
 from .base import BASE_ID, BuildError, hf_folder, load_base, sha256_file
-from .model import Config, LORA_TARGETS, Llama
+from .model import Config, LORA_TARGETS, Llama, LoRALinear
 from .paths import ARTEFACTS, MODELS, ROOT
 
 VARIANTS = {"fp32": "model.onnx", "q4": "model_q4.onnx", "q8": "model_q8.onnx"}
 # what shapes the exported graphs; editing anything else here does not force a rebuild
 CODE_FILES = [Path(__file__).with_name(n) for n in ("model.py", "export.py")]
-TINY_VERSION = 2  # bump when tiny_model()'s weights change
+TINY_VERSION = 3  # bump when tiny_model()'s weights change
+# ARM adapters ship as float16 (half the download of the fused path); every export of an ARM
+# (merged graph, adapter file, golden vectors) uses the same fp16-rounded LoRA values.
+ADAPTER_DTYPE = "float16"
 
 TINY = Config(vocab_size=49152, hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4,
               num_kv_heads=2, head_dim=16, lora_rank=8, lora_alpha=16.0)
@@ -133,6 +136,17 @@ def tiny_adapter_model(seed: int, head: str) -> Llama:
     sd = {k: v for k, v in base.state_dict().items()}
     missing = m.load_state_dict(sd, strict=False)
     assert not missing.unexpected_keys
+    return round_lora(m) if head == "lm" else m
+
+
+def round_lora(m: Llama) -> Llama:
+    """Round each LoRA pair to the values its float16 adapter file holds (A, and B with the
+    alpha/rank scale folded in), so the merged ARM and the fused path compute the same model."""
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, LoRALinear) and mod.rank > 0:
+                mod.lora_A.copy_(mod.lora_A.half().float())
+                mod.lora_B.copy_((mod.lora_B * mod.scale).half().float() / mod.scale)
     return m
 
 
@@ -145,7 +159,7 @@ def trained_model(name: str, head: str) -> Llama:
     res = m.load_state_dict(tensors, strict=False)
     if res.unexpected_keys:
         raise BuildError(f"{ARTEFACTS / (name + '.safetensors')}: unexpected tensors {res.unexpected_keys[:4]}")
-    return m
+    return round_lora(m) if head == "lm" else m
 
 
 def merged(m: Llama) -> Llama:
@@ -155,7 +169,7 @@ def merged(m: Llama) -> Llama:
 
 # ------------------------------------------------------------------ adapters (fused path)
 def write_adapter(m: Llama, path: Path) -> dict:
-    """LoRA tensors as raw little-endian float32, layer by layer, in LORA_TARGETS order:
+    """LoRA tensors as raw little-endian float16, layer by layer, in LORA_TARGETS order:
     A [r, in] then B [out, r]; layers without an adapter write zeros. Layout in the manifest."""
     import numpy as np
     r = m.cfg.lora_rank
@@ -169,7 +183,7 @@ def write_adapter(m: Llama, path: Path) -> dict:
                 b = (lin.lora_B.detach().float() * lin.scale).numpy()  # scale folded into B
             else:
                 a, b = np.zeros((r, in_f), np.float32), np.zeros((out_f, r), np.float32)
-            chunks += [a.astype("<f4").tobytes(), b.astype("<f4").tobytes()]
+            chunks += [a.astype("<f2").tobytes(), b.astype("<f2").tobytes()]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(chunks))
     return {"rank": r, "alpha": m.cfg.lora_alpha, "scale_folded": True, "targets": list(LORA_TARGETS)}
@@ -201,8 +215,9 @@ def adapter_entry(model_id: str, base_id: str, m: Llama) -> dict:
     path = MODELS / model_id / "adapter.lora.bin"
     info = write_adapter(m, path)
     return {"base": base_id, "rank": info["rank"], "alpha": info["alpha"], "file": file_entry(path),
+            "dtype": ADAPTER_DTYPE,
             "layout": "per layer, per target in " + ",".join(LORA_TARGETS) +
-                      ": A[rank,in] then B[out,rank] (alpha/rank folded into B), float32 LE"}
+                      ": A[rank,in] then B[out,rank] (alpha/rank folded into B), float16 LE"}
 
 
 def build_fused(suite: dict, base_id: str, make_base, stamp: dict) -> dict:
@@ -228,7 +243,8 @@ def build_fused(suite: dict, base_id: str, make_base, stamp: dict) -> dict:
     variants = {v: f for v in VARIANTS for f in bj["files"] if f["path"] == f"{fid}/onnx/{VARIANTS[v]}"}
     rows = [base_id] + [suite["arms"][o] for o in OBJECTIVES if o in suite["arms"]]
     return {"variants": variants, "rows": rows,
-            "inputs": "lora.{target}.A [L,R,in,r] = A^T, lora.{target}.B [L,R,r,out] = (alpha/r) B^T; row 0 = base (zeros)"}
+            "inputs": "lora.{layer}.{target}.A [R,in,r] = A^T, lora.{layer}.{target}.B [R,r,out] = (alpha/r) B^T; "
+                      "row 0 = base (zeros)"}
 
 
 def build_all(tiny_only: bool = False) -> dict:
@@ -269,6 +285,8 @@ def build_all(tiny_only: bool = False) -> dict:
                     print(f"[build] {name}: no trained artefact yet ({art.relative_to(ROOT)}); skipped", flush=True)
                     continue
                 stamp = {"code": ch, "source": src, "artefact": sha256_file(art)[:16]}
+                if kind == "arm":
+                    stamp["lora_dtype"] = ADAPTER_DTYPE
                 build_model(name, lambda n=name, h=head: merged(trained_model(n, h)), stamp, with_tokenizer=False)
                 cfg = Config(**{**base_cfg.to_dict(), "head": head})
                 adapter = adapter_entry(name, BASE_ID, trained_model(name, head)) if kind == "arm" else None

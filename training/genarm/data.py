@@ -3,6 +3,9 @@
 helpfulness : HH-RLHF helpful-base, helpful-online, helpful-rejection-sampled
 harmlessness: HH-RLHF harmless-base + XSTest completions on unsafe prompts
               (refusal preferred), from the XSTest prompts held for training.
+helpfulness-extra: helpfulness + XSTest completions on safe prompts (compliance
+              preferred) + OASST ranked sibling replies: the candidate extension,
+              trained only to measure whether it helps (same HH held-out pairs).
 
 Rules (../shared/data/README.md, issue 3):
 - drop pairs with identical sides or different prompts on the two sides; dedupe;
@@ -33,6 +36,7 @@ HELDOUT_PCT = 10
 MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
 MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
 SYSTEM = None  # the template's own default system prompt is used
+DATA_VERSION = "2"  # bump when the prepared files change (2: + helpfulness-extra)
 
 
 def norm(text: str) -> str:
@@ -108,6 +112,33 @@ def xstest_pairs(unsafe: bool) -> list[dict]:
                     seen.add((ca, cb))
                     out.append({"messages": [{"role": "user", "content": p}], "messages_r": None,
                                 "chosen": ca, "rejected": cb, "source": "xstest"})
+    return out
+
+
+def oasst_pairs() -> list[dict]:
+    """Sibling assistant replies of the OASST trees, ranked by humans (rank 0 best): every
+    pair of siblings with different ranks, the conversation up to their parent as the prompt."""
+    out = []
+
+    def walk(node: dict, history: list[dict]) -> None:
+        msgs = history + [{"role": "user" if node["role"] == "prompter" else "assistant",
+                           "content": node["text"].strip()}]
+        replies = [r for r in node.get("replies", []) if not r.get("deleted") and r.get("text")]
+        if node["role"] == "prompter":
+            ranked = [r for r in replies if r.get("rank") is not None]
+            for a in ranked:
+                for b in ranked:
+                    if a["rank"] < b["rank"]:
+                        out.append({"messages": msgs, "messages_r": None, "chosen": a["text"].strip(),
+                                    "rejected": b["text"].strip(), "source": "oasst"})
+        for r in replies:
+            walk(r, msgs)
+
+    with open(DATA / "oasst" / "en_100_tree.jsonl") as f:
+        for line in f:
+            tree = json.loads(line)
+            if tree.get("prompt", {}).get("lang", "en") == "en":
+                walk(tree["prompt"], [])
     return out
 
 
@@ -187,16 +218,21 @@ def build(tok=None, force: bool = False) -> dict:
     outdir = CACHE / "data"
     report = REPORTS / "data_counts.json"
     done = outdir / "DONE"
-    if done.exists() and report.exists() and not force:
+    if done.exists() and done.read_text().strip() == DATA_VERSION and report.exists() and not force:
         return json.loads(report.read_text())
     if tok is None:
         from .base import load_tokenizer
         tok = load_tokenizer()
     banned = eval_prompts()
+    helpful = hh_pairs(["helpful-base-test.jsonl.gz", "helpful-online-test.jsonl.gz",
+                        "helpful-rejection-sampled-test.jsonl.gz"], "hh-helpful")
     objectives = {
-        "helpfulness": hh_pairs(["helpful-base-test.jsonl.gz", "helpful-online-test.jsonl.gz",
-                                 "helpful-rejection-sampled-test.jsonl.gz"], "hh-helpful"),
+        "helpfulness": helpful,
         "harmlessness": hh_pairs(["harmless-base-test.jsonl.gz"], "hh-harmless") + xstest_pairs(unsafe=True),
+        # the candidate extension (issue 3: add only if it helps held-out accuracy): HH helpful
+        # plus compliance-preferred XSTest pairs on safe prompts and OASST ranked siblings.
+        # Split with the helpfulness key, so its HH part has exactly helpfulness's held-out pairs.
+        "helpfulness-extra": helpful + xstest_pairs(unsafe=False) + oasst_pairs(),
     }
     outdir.mkdir(parents=True, exist_ok=True)
     counts_all = {"heldout_pct": HELDOUT_PCT, "max_prompt_tokens": MAX_PROMPT_TOKENS,
@@ -208,7 +244,7 @@ def build(tok=None, force: bool = False) -> dict:
         pairs = encode(clean(raw, banned, c), tok)
         split = {"train": [], "heldout": []}
         for p in pairs:
-            split["heldout" if bucket(obj + ":" + p["key"]) < HELDOUT_PCT else "train"].append(p)
+            split["heldout" if bucket(obj.split("-")[0] + ":" + p["key"]) < HELDOUT_PCT else "train"].append(p)
         for name, rows in split.items():
             with open(outdir / f"{obj}.{name}.jsonl", "w") as f:
                 for r in rows:
@@ -221,7 +257,7 @@ def build(tok=None, force: bool = False) -> dict:
     (outdir / "xstest_eval_prompts.json").write_text(json.dumps(xstest_eval_prompts(), indent=1))
     REPORTS.mkdir(exist_ok=True)
     report.write_text(json.dumps(counts_all, indent=2) + "\n")
-    done.write_text("ok\n")
+    done.write_text(DATA_VERSION + "\n")
     return counts_all
 
 

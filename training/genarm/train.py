@@ -153,6 +153,9 @@ def main(argv=None):
     ap.add_argument("--lora-layers", type=int, default=None, help="top N layers get LoRA (0 = all); "
                     "default 12 on the CPU, all on a GPU")
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--data", default=None, help="training pairs (default: the objective's own); e.g. "
+                    "helpfulness-extra. Held-out accuracy is always on the objective's held-out pairs, "
+                    "so runs on different data compare on the same pairs")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -160,7 +163,8 @@ def main(argv=None):
     name = args.name or f"{args.kind}-{args.objective}"
     beta = args.beta if args.beta is not None else BETA[args.objective]
     build_data()
-    train = load_split(args.objective, "train")
+    data = args.data or args.objective
+    train = load_split(data, "train")
     held = load_split(args.objective, "heldout")
     if args.max_pairs:
         train = train[: args.max_pairs] if args.max_pairs < len(train) else train
@@ -238,9 +242,15 @@ def main(argv=None):
     final = evaluate(model, args.kind, ev_pairs, pad_id, beta)
     print(f"[{name}] held-out accuracy {final['accuracy']:.4f} CI95 {final['ci95']} on {final['n']} pairs "
           f"({time.time()-t0:.0f} s)", flush=True)
+    extra = {}
+    if data != args.objective:  # the added sources' own held-out pairs, reported apart
+        own = {(tuple(p["prompt_ids"]), tuple(p["chosen_ids"])) for p in held}
+        rest = [p for p in load_split(data, "heldout") if (tuple(p["prompt_ids"]), tuple(p["chosen_ids"])) not in own]
+        if rest:
+            extra = {"heldout_added_sources": evaluate(model, args.kind, rest, pad_id, beta)}
     save_artefact(model, name, args, {
         "kind": args.kind, "objective": args.objective, "beta": beta if args.kind == "arm" else None,
-        "train_pairs": len(train), "heldout": final, "train_wall_s": round(t_used, 1), "steps": total_steps,
+        "data": data, "train_pairs": len(train), "heldout": final, **extra, "train_wall_s": round(t_used, 1), "steps": total_steps,
         "micro": args.micro, "batch": args.batch, "lr": args.lr, "lora": lora, "precision": "bf16 autocast",
         "epochs": args.epochs, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
         "max_prompt_tokens": 160, "max_response_tokens": 96, "threads": args.threads, "log": log,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateSettings, GenerationResult, ModelEntry } from '../types';
 import type { Engine } from '../engine';
 import { loadNodeEngine } from '../node';
-import { adapterDims, choosePath, LORA_TARGETS, parseAdapter, type AdapterDims } from '../fused';
+import { adapterDims, choosePath, halfToFloat, LORA_TARGETS, parseAdapter, type AdapterDims } from '../fused';
 import { manifest, MODELS_DIR, skipNote, suiteMissing } from './helpers';
 
 const ARCH = { num_layers: 2, num_kv_heads: 1, head_dim: 2, hidden_size: 4, vocab_size: 10, max_position: 64, eos_token_ids: [0] };
@@ -50,6 +50,40 @@ describe('adapter layout', () => {
     const shifted = new Uint8Array(floats.byteLength + 1);
     shifted.set(new Uint8Array(floats.buffer), 1);
     expect(parseAdapter(shifted.subarray(1), 2, rank, dims).B.down_proj).toEqual(ad.B.down_proj);
+  });
+
+  it('decodes IEEE half floats (normal, subnormal, signed zero, inf, NaN)', () => {
+    expect(halfToFloat(0x3c00)).toBe(1);
+    expect(halfToFloat(0xc000)).toBe(-2);
+    expect(halfToFloat(0x3555)).toBeCloseTo(0.333251953125, 12);
+    expect(halfToFloat(0x7bff)).toBe(65504);
+    expect(halfToFloat(0x0001)).toBe(2 ** -24);
+    expect(halfToFloat(0x03ff)).toBe(1023 * 2 ** -24);
+    expect(Object.is(halfToFloat(0x8000), -0)).toBe(true);
+    expect(halfToFloat(0x7c00)).toBe(Infinity);
+    expect(halfToFloat(0xfc00)).toBe(-Infinity);
+    expect(halfToFloat(0x7e00)).toBeNaN();
+  });
+
+  it('reads a float16 adapter file into the same layout as float32', () => {
+    // small integers and halves are exact in float16
+    const floats = new Float32Array(2 * perLayer).map((_, i) => ((i % 2048) - 1024) / 2);
+    const halves = new Uint16Array(floats.length);
+    for (let i = 0; i < floats.length; i++) {
+      // encode exactly-representable values: sign, exponent, 10-bit fraction
+      const v = floats[i];
+      if (v === 0) continue;
+      const a = Math.abs(v);
+      const e = Math.floor(Math.log2(a));
+      halves[i] = (v < 0 ? 0x8000 : 0) | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
+    }
+    const from16 = parseAdapter(new Uint8Array(halves.buffer), 2, rank, dims, 'float16');
+    const from32 = parseAdapter(new Uint8Array(floats.buffer), 2, rank, dims);
+    for (const t of LORA_TARGETS) {
+      expect(from16.A[t]).toEqual(from32.A[t]);
+      expect(from16.B[t]).toEqual(from32.B[t]);
+    }
+    expect(() => parseAdapter(new Uint8Array(halves.buffer).subarray(1), 2, rank, dims, 'float16')).toThrow(/float16/);
   });
 });
 

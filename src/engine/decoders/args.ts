@@ -3,15 +3,13 @@
 // prefix cache, and pick greedily by  log p_base + w * reward, where
 // reward = sum_o weight_o * RM_o(x, y_<t, candidate) over objectives with weight != 0.
 // With every weight 0 it is greedy decoding of the base.
-import type { Objective, TokenRecord } from '../types';
+import type { Objective } from '../types';
 import { argmax, logSoftmax, softmax, topKIndices } from '../math';
 import { disposeCache, selectRow, tileCache, type KVCache } from '../kv-cache';
-import { findStop } from '../stop';
-import { TextStream } from '../text-stream';
-import { yieldToEventLoop } from '../yield';
 import { alternatives, buildRecord } from '../token-record';
-import { advance, prefillAll, weighted, type DecodeContext, type DecodeOutcome, type LMState } from './context';
+import { prefillAll, weighted, type DecodeContext, type DecodeOutcome, type LMState } from './context';
 import { rmPrefill } from './score';
+import { tokenLoop } from './token-loop';
 
 export async function decodeArgs(ctx: DecodeContext): Promise<DecodeOutcome> {
   const s = ctx.settings;
@@ -23,21 +21,9 @@ export async function decodeArgs(ctx: DecodeContext): Promise<DecodeOutcome> {
   const rmCaches: Partial<Record<Objective, KVCache>> = {};
   for (const o of objectives) rmCaches[o] = (await rmPrefill(ctx.ort, ctx.rms[o]!, ctx.promptIds)).cache;
 
-  const text = new TextStream((ids) => ctx.tokenizer.decode(ids));
-  const tokens: TokenRecord[] = [];
-  const ids: number[] = [];
-  let finish: DecodeOutcome['finish_reason'] = 'length';
-  let firstTokenAt = NaN;
-  let stepStart = startedAt;
-  let stopAt = -1;
   const states: LMState[] = [base, ...armStates];
   try {
-    for (let t = 0; t < s.max_tokens; t++) {
-      await yieldToEventLoop(); // lets an abort or a newer request in
-      if (ctx.signal.aborted) {
-        finish = 'abort';
-        break;
-      }
+    return await tokenLoop(ctx, states, { stream: true, startedAt }, async () => {
       const baseLogp = logSoftmax(base.last);
       const cands = topKIndices(baseLogp, k);
       const reward = new Float64Array(cands.length);
@@ -59,42 +45,23 @@ export async function decodeArgs(ctx: DecodeContext): Promise<DecodeOutcome> {
         disposeCache(rmCaches[o]);
         rmCaches[o] = chosen;
       }
-      if (ctx.eos.has(id)) {
-        finish = 'eos';
-        break;
-      }
-      // the distribution ARGS ranks: softmax of the candidate scores, 0 outside the top k
-      const candProbs = softmax(scores);
-      const guidedProbs = new Float32Array(baseLogp.length);
-      cands.forEach((c, j) => (guidedProbs[c] = candProbs[j]));
-      const armLogp: Partial<Record<Objective, Float32Array>> = {};
-      scoreArms.forEach((o, i) => (armLogp[o] = logSoftmax(armStates[i].last)));
-      ids.push(id);
-      const piece = text.push(id);
-      const now = performance.now();
-      const record = buildRecord(ctx.tokenizer, { index: t, id, text: piece, baseLogp, armLogp, guidedProbs, ms: now - stepStart });
-      record.top_guided = alternatives(ctx.tokenizer, guidedProbs, (p) => p);
-      record.rm_rewards = Object.fromEntries(objectives.map((o) => [o, perRm[o]![best]]));
-      if (t === 0) firstTokenAt = now;
-      tokens.push(record);
-      ctx.onToken(record);
-      if (s.stop.length) {
-        stopAt = findStop(text.text, s.stop, piece.length || text.text.length);
-        if (stopAt >= 0) {
-          finish = 'stop';
-          break;
-        }
-      }
-      if (t + 1 === s.max_tokens) break;
-      stepStart = performance.now();
-      await advance(states, id, ctx.parallel);
-    }
+      return {
+        id,
+        record: (index, piece, ms) => {
+          // the distribution ARGS ranks: softmax of the candidate scores, 0 outside the top k
+          const candProbs = softmax(scores);
+          const guidedProbs = new Float32Array(baseLogp.length);
+          cands.forEach((c, j) => (guidedProbs[c] = candProbs[j]));
+          const armLogp: Partial<Record<Objective, Float32Array>> = {};
+          scoreArms.forEach((o, i) => (armLogp[o] = logSoftmax(armStates[i].last)));
+          const record = buildRecord(ctx.tokenizer, { index, id, text: piece, baseLogp, armLogp, guidedProbs, ms });
+          record.top_guided = alternatives(ctx.tokenizer, guidedProbs, (p) => p);
+          record.rm_rewards = Object.fromEntries(objectives.map((o) => [o, perRm[o]![best]]));
+          return record;
+        },
+      };
+    });
   } finally {
-    for (const st of states) disposeCache(st.cache);
     for (const o of objectives) disposeCache(rmCaches[o]);
   }
-  const tail = text.flush();
-  if (tail && tokens.length) tokens[tokens.length - 1].text += tail;
-  const full = text.text;
-  return { tokens, ids, text: stopAt >= 0 ? full.slice(0, stopAt) : full, finish_reason: finish, firstTokenAt };
 }
