@@ -51,8 +51,8 @@ defaults: 8 prompts per set, 48 new tokens, the weight grid below; --full: 64 pe
 }
 
 const full = args.full!;
-// 8 per set by default: with 8 methods a prompt costs 30-38 s on 2 shared cores (ARGS alone
-// ~10 s), so 40 prompts take 20-25 min (the committed run used --n 10: 31.8 min under load)
+// 8 per set by default: with 8 methods a prompt costs ~25 s on 2 quiet cores (ARGS alone
+// ~8 s), so 40 prompts take 16.8 min (measured); --n 10 took 31.8 min under load
 const N = Number(args.n ?? (full ? 64 : 8));
 const MAX_TOKENS = Number(args.tokens ?? (full ? 128 : 48));
 const SUITE = args.suite!;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Alignment evaluation on held-out prompts (issue 6): GenARM weight grid, ARGS and
 # Best-of-N, scored by the independent trajectory RMs and a refusal classifier.
-#   npm run eval                 # default: 8 prompts per set, 48 tokens (20-25 min on 2 cores)
+#   npm run eval                 # default: 8 prompts per set, 48 tokens (17 min on 2 quiet cores)
 #   npm run eval -- --full       # 64 prompts per set, 128 tokens, larger grid
 # Writes reports/alignment.json and reports/alignment-front.svg.
 set -euo pipefail
