@@ -1,7 +1,9 @@
-// npx tsx bench/tables.ts [--bench bench/results/smollm2.json] [--eval reports/alignment.json] [--doc docs/results.md]
-// Writes the speed and alignment tables into docs/results.md between the marker comments
-// <!-- speed:start --> ... <!-- speed:end --> and <!-- alignment:start --> ... <!-- alignment:end -->
-// (so the doc's numbers are the JSON's numbers, never retyped).
+// npx tsx bench/tables.ts [--bench bench/results/smollm2.json] [--eval reports/alignment.json]
+//                         [--fused bench/results/fused-node-perlayer-t1.json,bench/results/fused-wasm-fp32.json]
+//                         [--doc docs/results.md]
+// Writes the speed, fused-graph and alignment tables into docs/results.md between the marker
+// comments <!-- speed:start --> ... <!-- speed:end -->, <!-- fused:start --> ... and
+// <!-- alignment:start --> ... (so the doc's numbers are the JSON's numbers, never retyped).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -9,6 +11,7 @@ const { values: args } = parseArgs({
   options: {
     bench: { type: 'string', default: 'bench/results/smollm2.json' },
     eval: { type: 'string', default: 'reports/alignment.json' },
+    fused: { type: 'string', default: 'bench/results/fused-node-perlayer-t1.json,bench/results/fused-wasm-fp32.json' },
     doc: { type: 'string', default: 'docs/results.md' },
   },
 });
@@ -60,6 +63,24 @@ function alignmentTable(path: string): string {
   return lines.join('\n');
 }
 
+/** Base + 2 ARMs fused vs separate vs base, from bench/fused.ts results (median step ratios). */
+function fusedTable(paths: string[]): string {
+  const lines = ['| backend | fused | separate | fused, base row only | download fused / base | same-seed tokens fused vs separate |',
+    '|---|---:|---:|---:|---:|---:|'];
+  const sources: string[] = [];
+  for (const path of paths) {
+    const r = JSON.parse(readFileSync(path, 'utf8'));
+    sources.push(`\`${r.command}\` (${r.machine.date.slice(0, 10)})`);
+    for (const t of r.summary) {
+      const row = (id: string) => t.rows.find((x: { config: string }) => x.config === id);
+      const backend = `${t.backend === 'wasm' ? 'Chromium WASM' : 'Node CPU'} ${t.dtype}, ${t.threads} thread${t.threads > 1 ? 's' : ''}`;
+      lines.push(`| ${backend} | **${f2(t.median_fused_x_base, 2)}×** | ${f2(t.median_separate_x_base, 2)}× | ${f2(row('fused-1')?.median_x_base, 2)}× | ` +
+        `${f2(t.download_fused_x_base, 3)} (${f2(row('base')?.download_mb, 0)} → ${f2(row('fused')?.download_mb, 0)} MB) | ${t.fused_vs_separate?.tokens_identical_prefix ?? '–'} |`);
+    }
+  }
+  return `Runs: ${sources.join('; ')}. Ratios of the median step to the base alone's, same run.\n\n${lines.join('\n')}`;
+}
+
 function splice(doc: string, key: string, body: string): string {
   const re = new RegExp(`(<!-- ${key}:start -->)[\\s\\S]*?(<!-- ${key}:end -->)`);
   if (!re.test(doc)) throw new Error(`${args.doc} has no <!-- ${key}:start --> / <!-- ${key}:end --> markers`);
@@ -69,5 +90,7 @@ function splice(doc: string, key: string, body: string): string {
 let doc = readFileSync(args.doc!, 'utf8');
 if (existsSync(args.bench!)) doc = splice(doc, 'speed', speedTable(args.bench!));
 if (existsSync(args.eval!)) doc = splice(doc, 'alignment', alignmentTable(args.eval!));
+const fusedFiles = args.fused!.split(',').filter((f) => existsSync(f));
+if (fusedFiles.length) doc = splice(doc, 'fused', fusedTable(fusedFiles));
 writeFileSync(args.doc!, doc);
 console.log(`updated ${args.doc}`);
