@@ -175,3 +175,31 @@ def test_counts_match_the_report(splits, obj):
     assert c["raw_pairs"] - dropped == c["train_pairs"] + c["heldout_pairs"]
     assert c["raw_pairs"] == sum(v for k, v in c.items() if k.startswith("raw_") and k != "raw_pairs")
     assert rep["heldout_pct"] == data.HELDOUT_PCT and rep["eval_prompts_banned"] == len(data.eval_prompts())
+
+
+def test_oasst_pairs_prefer_the_better_ranked_sibling():
+    pairs = data.oasst_pairs()
+    assert 600 < len(pairs) < 1000, len(pairs)
+    assert all(p["messages"][-1]["role"] == "user" and p["chosen"] != p["rejected"] for p in pairs)
+    # recompute from the first tree: its root's replies, ranked by humans (0 best)
+    with open(data.DATA / "oasst" / "en_100_tree.jsonl") as f:
+        root = json.loads(f.readline())["prompt"]
+    ranked = sorted((r for r in root["replies"] if r.get("rank") is not None and not r.get("deleted")),
+                    key=lambda r: r["rank"])
+    assert len(ranked) >= 2
+    got = {(p["chosen"], p["rejected"]) for p in pairs if p["messages"] == [{"role": "user", "content": root["text"].strip()}]}
+    want = {(a["text"].strip(), b["text"].strip()) for a in ranked for b in ranked if a["rank"] < b["rank"]}
+    assert got == want
+
+
+def test_helpfulness_extra_keeps_the_helpfulness_split(splits, banned):
+    """The candidate extension adds sources but leaves HH's train and held-out pairs as they are,
+    so an ARM trained on it is compared with the shipped one on the same held-out pairs."""
+    for s in ("train", "heldout"):
+        extra = data.load_split("helpfulness-extra", s)
+        assert [r for r in extra if r["source"] == "hh-helpful"] == splits["helpfulness", s]
+        assert {r["source"] for r in extra} == {"hh-helpful", "xstest", "oasst"}
+        assert not {r["key"] for r in extra} & banned
+    tk = {r["key"] for r in data.load_split("helpfulness-extra", "train")}
+    hk = {r["key"] for r in data.load_split("helpfulness-extra", "heldout")}
+    assert not tk & hk
