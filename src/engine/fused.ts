@@ -6,8 +6,8 @@
 // The adapters are graph inputs, one pair per layer l and target projection t:
 //   lora.{l}.{t}.A  float32 [R, in_t, r]   (= A^T)
 //   lora.{l}.{t}.B  float32 [R, r, out_t]  (= (alpha/r) B^T)
-// (the pipeline's export; no per-step Split of stacked tensors) or, in older graphs,
-// stacked per target: lora.{t}.A [L, R, in_t, r] and lora.{t}.B [L, R, r, out_t]; both work.
+// One input per layer (not one [L, R, ...] tensor per target), so the graph reads each in
+// place: a stacked input cost a Split + Squeeze copy of every adapter on every step.
 // Adapter files hold, per layer and target, A [r, in] then B [out, r] (scale folded
 // into B), as float16 (half the download) or float32: they are widened and transposed
 // once per load into per-row arrays, and the input tensors for a set of rows are
@@ -34,7 +34,7 @@ export interface InputShape {
 
 /**
  * in/out of every target projection and the rank. From the graph's own input shapes
- * when the runtime reports them (lora.{t}.A is [L, rows, in, r], lora.{t}.B [L, rows, r, out]);
+ * when the runtime reports them (lora.{l}.{t}.A is [rows, in, r], lora.{l}.{t}.B [rows, r, out]);
  * otherwise from the architecture: q/o are hidden x (heads*head_dim) (= hidden for
  * Llama-style models without `num_heads` in the manifest), k/v are hidden x
  * (kv_heads*head_dim), and the MLP width is solved from the adapter file's size.
@@ -45,18 +45,15 @@ export function adapterDims(arch: ModelArch & { num_heads?: number; intermediate
   let graphOk = !!shapes;
   for (const t of LORA_TARGETS) {
     const find = (n: string) => shapes?.find((s) => s.name === n)?.shape;
-    const stacked = find(`lora.${t}.A`);
-    // stacked [L, rows, in, r] / [L, rows, r, out], or per layer [rows, in, r] / [rows, r, out]
-    const a = stacked ?? (find(`lora.0.${t}.A`) ? [L, ...find(`lora.0.${t}.A`)!] : undefined);
-    const b = find(`lora.${t}.B`) ?? (find(`lora.0.${t}.B`) ? [L, ...find(`lora.0.${t}.B`)!] : undefined);
-    if (!a || !b || typeof a[2] !== 'number' || typeof b[3] !== 'number') {
+    const a = find(`lora.0.${t}.A`); // [rows, in, r]
+    const b = find(`lora.0.${t}.B`); // [rows, r, out]
+    if (!a || !b || typeof a[1] !== 'number' || typeof b[2] !== 'number') {
       graphOk = false;
       break;
     }
-    if (a[3] !== rank || b[2] !== rank) throw new Error(`fused graph: lora.${t} has rank ${String(a[3])}, the adapters rank ${rank}`);
-    if (a[0] !== L) throw new Error(`fused graph: lora.${t}.A has ${String(a[0])} layers, the base ${L}`);
-    if (!stacked && !find(`lora.${L - 1}.${t}.A`)) throw new Error(`fused graph: no lora.${L - 1}.${t}.A input for layer ${L - 1}`);
-    fromGraph[t] = { in: a[2], out: b[3] };
+    if (a[2] !== rank || b[1] !== rank) throw new Error(`fused graph: lora.0.${t} has rank ${String(a[2])}, the adapters rank ${rank}`);
+    if (!find(`lora.${L - 1}.${t}.A`)) throw new Error(`fused graph: no lora.${L - 1}.${t}.A input for layer ${L - 1}`);
+    fromGraph[t] = { in: a[1], out: b[2] };
   }
   let dims: AdapterDims;
   if (graphOk) {
@@ -181,18 +178,10 @@ export class FusedModel {
   ) {
     this.arch = lm.arch;
     this.views = rows.map((e, i) => new FusedRow(this, i, e));
-    this.perLayer = lm.session.inputNames.includes(`lora.0.${LORA_TARGETS[0]}.A`);
-    if (!this.perLayer && !lm.session.inputNames.includes(`lora.${LORA_TARGETS[0]}.A`)) {
-      throw new Error(`fused graph ${lm.id} has no lora.${LORA_TARGETS[0]}.A (or lora.0.${LORA_TARGETS[0]}.A) input`);
+    if (!lm.session.inputNames.includes(`lora.0.${LORA_TARGETS[0]}.A`)) {
+      throw new Error(`fused graph ${lm.id} has no lora.0.${LORA_TARGETS[0]}.A input`);
     }
   }
-
-  /**
-   * Adapter inputs per layer (lora.{l}.{t}.A [R, in, r]) rather than stacked
-   * (lora.{t}.A [L, R, in, r]): a graph with per-layer inputs needs no per-step
-   * Gather/Split of the stacked tensors (measured: 7 of 37 ms per SmolLM2 q8 step on CPU).
-   */
-  readonly perLayer: boolean;
 
   get id(): string {
     return this.lm.id;
@@ -244,18 +233,13 @@ export class FusedModel {
         ['B', r * nout, (a: RowAdapter) => a.B[t]],
       ] as const) {
         const shape = kind === 'A' ? [R, nin, r] : [R, r, nout];
-        // stacked: one [L, R, ...] input per target; per layer: one [R, ...] input per layer and target
-        const layers = this.perLayer ? Array.from({ length: L }, (_, l) => [l]) : [Array.from({ length: L }, (_, l) => l)];
-        for (const ls of layers) {
-          const data = new Float32Array(ls.length * R * per);
-          ls.forEach((l, k) => {
-            rowIdx.forEach((row, j) => {
-              const ad = this.adapters[row];
-              if (ad) data.set(from(ad).subarray(l * per, (l + 1) * per), (k * R + j) * per);
-            });
+        for (let l = 0; l < L; l++) {
+          const data = new Float32Array(R * per);
+          rowIdx.forEach((row, j) => {
+            const ad = this.adapters[row];
+            if (ad) data.set(from(ad).subarray(l * per, (l + 1) * per), j * per);
           });
-          const name = this.perLayer ? `lora.${ls[0]}.${t}.${kind}` : `lora.${t}.${kind}`;
-          feeds[name] = await this.makeTensor(data, this.perLayer ? shape : [L, ...shape]);
+          feeds[`lora.${l}.${t}.${kind}`] = await this.makeTensor(data, shape);
         }
       }
     }

@@ -22,10 +22,10 @@ describe('adapter layout', () => {
   const perLayer = rank * LORA_TARGETS.reduce((n, t) => n + dims[t].in + dims[t].out, 0);
 
   it('derives in/out per target from the graph shapes, else from arch and file size', () => {
-    const shapes = LORA_TARGETS.flatMap((t) => [
-      { name: `lora.${t}.A`, shape: [2, 'rows', dims[t].in, rank] },
-      { name: `lora.${t}.B`, shape: [2, 'rows', rank, dims[t].out] },
-    ]);
+    const shapes = [0, 1].flatMap((l) => LORA_TARGETS.flatMap((t) => [
+      { name: `lora.${l}.${t}.A`, shape: ['rows', dims[t].in, rank] },
+      { name: `lora.${l}.${t}.B`, shape: ['rows', rank, dims[t].out] },
+    ]));
     expect(adapterDims(ARCH, rank, 2 * perLayer, shapes)).toEqual(dims);
     expect(adapterDims(ARCH, rank, 2 * perLayer)).toEqual(dims); // MLP width solved from the size
     expect(() => adapterDims(ARCH, rank, 2 * perLayer + 2)).toThrow(/floats/);
