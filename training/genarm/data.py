@@ -37,6 +37,9 @@ MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
 MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
 SYSTEM = None  # the template's own default system prompt is used
 DATA_VERSION = "2"  # bump when the prepared files change (2: + helpfulness-extra)
+# the held-out split is a hash of "<key>:<first user turn>"; a data set that extends an
+# objective hashes with that objective's key, so the two share their held-out prompts
+SPLIT_KEY = {"helpfulness-extra": "helpfulness"}
 
 
 def norm(text: str) -> str:
@@ -231,7 +234,7 @@ def build(tok=None, force: bool = False) -> dict:
         "harmlessness": hh_pairs(["harmless-base-test.jsonl.gz"], "hh-harmless") + xstest_pairs(unsafe=True),
         # the candidate extension (issue 3: add only if it helps held-out accuracy): HH helpful
         # plus compliance-preferred XSTest pairs on safe prompts and OASST ranked siblings.
-        # Split with the helpfulness key, so its HH part has exactly helpfulness's held-out pairs.
+        # Split with the helpfulness key (SPLIT_KEY), so its HH part has helpfulness's held-out pairs.
         "helpfulness-extra": helpful + xstest_pairs(unsafe=False) + oasst_pairs(),
     }
     outdir.mkdir(parents=True, exist_ok=True)
@@ -244,7 +247,7 @@ def build(tok=None, force: bool = False) -> dict:
         pairs = encode(clean(raw, banned, c), tok)
         split = {"train": [], "heldout": []}
         for p in pairs:
-            split["heldout" if bucket(obj.split("-")[0] + ":" + p["key"]) < HELDOUT_PCT else "train"].append(p)
+            split["heldout" if bucket(SPLIT_KEY.get(obj, obj) + ":" + p["key"]) < HELDOUT_PCT else "train"].append(p)
         for name, rows in split.items():
             with open(outdir / f"{obj}.{name}.jsonl", "w") as f:
                 for r in rows:

@@ -20,22 +20,13 @@ import torch
 
 from .data import MAX_RESPONSE_TOKENS as MAX_RESPONSE, load_split
 from .paths import REPORTS
-from .train import collate, pair_scores, wilson
+from .train import score_pairs, wilson
 
 
-@torch.no_grad()
-def scores(model, kind: str, pairs: list[dict], pad_id: int, bs: int = 8) -> tuple[list[float], list[float]]:
-    """-> (score of chosen, score of rejected) per pair; for an ARM also the mean per token."""
-    model.eval()
-    out_c, out_r = [], []
-    for s in range(0, len(pairs), bs):
-        chunk = pairs[s:s + bs]
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            sc = pair_scores(model, kind, *collate(chunk, pad_id))
-        b = len(chunk)
-        out_c += sc[:b].tolist()
-        out_r += sc[b:].tolist()
-    return out_c, out_r
+def scores(model, kind: str, pairs: list[dict], pad_id: int) -> tuple[list[float], list[float]]:
+    """-> (score of chosen, score of rejected) per pair."""
+    chosen, rejected = score_pairs(model, kind, pairs, pad_id)
+    return chosen.tolist(), rejected.tolist()
 
 
 def acc(wins: list[bool]) -> dict:

@@ -102,21 +102,30 @@ def batches(pairs: list[dict], size: int, seed: int) -> list[list[dict]]:
 
 
 @torch.no_grad()
-def evaluate(model, kind: str, pairs: list[dict], pad_id: int, beta: float, bs: int = 8) -> dict:
+def score_pairs(model, kind: str, pairs: list[dict], pad_id: int, bs: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scores of every pair's chosen and rejected response ([n] each), in batches of bs pairs."""
+    was_training = model.training
     model.eval()
     dev = model.embed_tokens.weight.device.type
-    correct, losses = [], []
+    chosen, rejected = [], []
     for s in range(0, len(pairs), bs):
         chunk = pairs[s:s + bs]
         with torch.autocast(dev, dtype=torch.bfloat16):
-            sc = pair_scores(model, kind, *collate(chunk, pad_id))
-        loss, acc = pair_loss(sc, kind, beta)
-        correct += acc.tolist()
-        losses.append(loss.item() * len(chunk))
-    model.train()
-    n = len(correct)
-    acc = sum(correct) / max(n, 1)
-    return {"n": n, "accuracy": acc, "ci95": wilson(acc, n), "loss": sum(losses) / max(n, 1)}
+            sc = pair_scores(model, kind, *collate(chunk, pad_id)).cpu()
+        chosen.append(sc[:len(chunk)])
+        rejected.append(sc[len(chunk):])
+    model.train(was_training)
+    return torch.cat(chosen), torch.cat(rejected)
+
+
+def evaluate(model, kind: str, pairs: list[dict], pad_id: int, beta: float, bs: int = 8) -> dict:
+    n = len(pairs)
+    if n == 0:
+        return {"n": 0, "accuracy": 0.0, "ci95": wilson(0.0, 0), "loss": 0.0}
+    chosen, rejected = score_pairs(model, kind, pairs, pad_id, bs)
+    loss, correct = pair_loss(torch.cat([chosen, rejected]), kind, beta)
+    acc = correct.mean().item()
+    return {"n": n, "accuracy": acc, "ci95": wilson(acc, n), "loss": loss.item()}
 
 
 def wilson(p: float, n: int, z: float = 1.96) -> list[float]:
@@ -244,8 +253,8 @@ def main(argv=None):
           f"({time.time()-t0:.0f} s)", flush=True)
     extra = {}
     if data != args.objective:  # the added sources' own held-out pairs, reported apart
-        own = {(tuple(p["prompt_ids"]), tuple(p["chosen_ids"])) for p in held}
-        rest = [p for p in load_split(data, "heldout") if (tuple(p["prompt_ids"]), tuple(p["chosen_ids"])) not in own]
+        own = {p["source"] for p in held}
+        rest = [p for p in load_split(data, "heldout") if p["source"] not in own]
         if rest:
             extra = {"heldout_added_sources": evaluate(model, args.kind, rest, pad_id, beta)}
     save_artefact(model, name, args, {
