@@ -108,7 +108,7 @@ export function benchManifest(m: Manifest, suite: string, configs: BenchConfig[]
 }
 
 /** Files one configuration downloads at a dtype: tokenizer files + one ONNX file per model. */
-export function configFiles(m: Manifest, suite: string, c: BenchConfig, dtype: Dtype): ManifestFile[] {
+export function configFiles(m: Manifest, suite: string, c: Pick<BenchConfig, 'arms' | 'rms' | 'path'>, dtype: Dtype): ManifestFile[] {
   const s = m.suites[suite];
   const base = m.models[s.base];
   const tok = m.models[base.tokenizer];

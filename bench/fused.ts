@@ -19,10 +19,10 @@ import { parseArgs } from 'node:util';
 import type { Page } from '@playwright/test';
 import { Engine } from '../src/engine/engine';
 import { createNodePlatform } from '../src/engine/node';
-import type { Dtype, GenerateSettings, GenerationResult, Manifest, ManifestFile } from '../src/engine/types';
+import type { Dtype, GenerateSettings, GenerationResult, Manifest, Objective } from '../src/engine/types';
 import type { Harness } from '../src/harness/engine-harness';
 import { median, pooledMsPerToken, round } from '../src/eval/stats';
-import { loadAverage, machineInfo, PROMPTS, readManifestFile, sumBytes, WARMUP_PROMPT } from './common';
+import { configFiles, loadAverage, machineInfo, PROMPTS, readManifestFile, sumBytes, WARMUP_PROMPT, type BenchConfig } from './common';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,16 +70,21 @@ const settings = (prompt: string, seed: number, weights: Record<string, number>,
 
 // ---------------------------------------------------------------- download bytes
 
+/** Files and bytes of each configuration at a dtype (null where the suite lacks a model or variant). */
 function downloads(m: Manifest, dtype: Dtype): Record<'base' | 'separate' | 'fused', { bytes: number; files: string[] } | null> {
-  const s = m.suites[suite];
-  const base = m.models[s.base];
-  const tok = m.models[base.tokenizer].files.filter((f) => /(^|\/)(tokenizer\.json|tokenizer_config\.json|chat_template\.jinja)$/.test(f.path));
-  const arms = (['helpfulness', 'harmlessness'] as const).map((o) => m.models[s.arms[o] ?? '']).filter(Boolean);
-  const pack = (files: (ManifestFile | undefined)[]) => (files.every(Boolean) ? { bytes: sumBytes(files as ManifestFile[]), files: (files as ManifestFile[]).map((f) => f.path) } : null);
+  const arms: Objective[] = ['helpfulness', 'harmlessness'];
+  const pack = (c: Pick<BenchConfig, 'arms' | 'rms' | 'path'>) => {
+    try {
+      const files = configFiles(m, suite, c, dtype);
+      return { bytes: sumBytes(files), files: files.map((f) => f.path) };
+    } catch {
+      return null;
+    }
+  };
   return {
-    base: pack([...tok, base.variants[dtype]]),
-    separate: arms.length === 2 ? pack([...tok, base.variants[dtype], ...arms.map((a) => a.variants[dtype])]) : null,
-    fused: s.fused && arms.length === 2 ? pack([...tok, s.fused.variants[dtype], ...arms.map((a) => a.adapter?.file)]) : null,
+    base: pack({ arms: [], rms: [], path: 'separate' }),
+    separate: pack({ arms, rms: [], path: 'separate' }),
+    fused: pack({ arms, rms: [], path: 'fused' }),
   };
 }
 
