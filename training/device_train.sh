@@ -56,4 +56,7 @@ else
   run abl-rm-helpfulness-extra --kind rm --objective helpfulness --data helpfulness-extra
   run abl-rm-helpfulness-2ep --kind rm --objective helpfulness --epochs 2
   run abl-arm-harmlessness-2ep --kind arm --objective harmlessness --epochs 2
+  # full fine-tuning of the top 4 layers instead of LoRA (the frozen 26 below cached once)
+  run abl-arm-helpfulness-top4full-2ep --kind arm --objective helpfulness --full-top 4 --lr 5e-5 --epochs 2
+  run abl-rm-helpfulness-top4full-2ep --kind rm --objective helpfulness --full-top 4 --lr 5e-5 --epochs 2
 fi

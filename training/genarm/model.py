@@ -209,16 +209,21 @@ class Llama(nn.Module):
         # lm head is tied to embed_tokens (SmolLM2 ties them)
 
     def hidden(self, input_ids, attention_mask, position_ids, past=None):
-        B, S = input_ids.shape
-        x = self.embed_tokens(input_ids)
+        x, presents = self.run_layers(self.embed_tokens(input_ids), attention_mask, position_ids, past)
+        return self.norm(x), presents
+
+    def run_layers(self, x, attention_mask, position_ids, past=None, start: int = 0, stop: int | None = None):
+        """Layers start..stop-1 on residual-stream states x [B,S,C], no final norm; past[j] is
+        layer start+j's cache. A slice lets training cache the output of frozen lower layers."""
+        S = x.shape[1]
         cos, sin = rope_cos_sin(position_ids, self.cfg.head_dim, self.cfg.rope_theta)
         mask = build_mask(attention_mask, S, x.dtype)
         presents = []
-        for i, layer in enumerate(self.layers):
-            pk, pv = (past[i] if past is not None else (None, None))
+        for j, layer in enumerate(self.layers[start:stop]):
+            pk, pv = (past[j] if past is not None else (None, None))
             x, pres = layer(x, cos, sin, mask, pk, pv)
             presents.append(pres)
-        return self.norm(x), presents
+        return x, presents
 
     def forward(self, input_ids, attention_mask=None, position_ids=None, past=None):
         """Returns (logits [B,S,V] or rewards [B,S], presents list[(k,v)])."""

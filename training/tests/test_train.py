@@ -148,3 +148,38 @@ def test_schedule_batches_and_interval():
     assert train.batches(pairs, 4, seed=0) == bs and train.batches(pairs, 4, seed=1) != bs
     lo, hi = train.wilson(0.776, 1000)
     assert lo < 0.776 < hi and hi - lo == pytest.approx(2 * 1.96 * math.sqrt(0.776 * 0.224 / 1000), rel=0.02)
+
+
+@pytest.mark.parametrize("kind", ["arm", "rm"])
+def test_cached_frozen_states_score_like_the_full_pass(kind):
+    """--full-top: scores from the cached output of the frozen lower layers equal the full pass
+    (up to the bf16 the cache is stored in), whatever the padding of the batch that cached them,
+    and gradients reach only the layers above the cache."""
+    torch.manual_seed(0)
+    model = tiny_adapter_model(10 if kind == "arm" else 20, "lm" if kind == "arm" else "rm").eval()
+    start = model.cfg.num_layers - 1
+    pairs = synthetic_pairs(5, 2)
+    alone = [dict(p) for p in pairs]
+    train.attach_frozen_states(model, pairs, start, PAD, bs=3)  # batches of 3 and 2 pairs
+    train.attach_frozen_states(model, alone, start, PAD, bs=1)  # no padding at all
+    C = model.cfg.hidden_size
+    for p, q in zip(pairs, alone):
+        assert p["xp"].shape == (len(p["prompt_ids"]), C) and p["xr"].shape == (len(p["rejected_ids"]), C)
+        for key in ("xp", "xc", "xr"):
+            assert (p[key].float() - q[key].float()).abs().max() <= 2e-2 * p[key].float().abs().max()
+    full = torch.cat(train.score_pairs(model, kind, pairs, PAD, bs=5))
+    cached = torch.cat(train.score_pairs(model, kind, pairs, PAD, bs=5, start=start))
+    assert full.std() > 1e-3
+    assert (full - cached).abs().max() <= 2e-2 * max(1.0, full.abs().max().item()), (full, cached)
+    # one training step's gradient: only the layers at or above `start` (and the head) get one
+    model.train()
+    for p in model.parameters():
+        p.requires_grad_(True)
+    sc = train.pair_scores(model, kind, *train.collate(pairs, PAD), (*train.collate_states(pairs), start))
+    train.pair_loss(sc, kind, 0.05)[0].backward()
+    for n, p in model.named_parameters():
+        if n == "score.bias":
+            continue  # Bradley-Terry: a shared offset cancels in the difference
+        below = n.startswith(tuple(f"layers.{i}." for i in range(start))) or n.startswith("embed_tokens.")
+        got = p.grad is not None and p.grad.abs().sum() > 0
+        assert got != below or (n.startswith("embed_tokens.") and kind == "arm"), n  # the tied lm head
