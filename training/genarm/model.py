@@ -209,17 +209,22 @@ class Llama(nn.Module):
         # lm head is tied to embed_tokens (SmolLM2 ties them)
 
     def hidden(self, input_ids, attention_mask, position_ids, past=None):
-        x, presents = self.run_layers(self.embed_tokens(input_ids), attention_mask, position_ids, past)
+        # S from the ids, as before run_layers existed: the exported graphs keep their bytes
+        x, presents = self.run_layers(self.embed_tokens(input_ids), attention_mask, position_ids, past,
+                                      S=input_ids.shape[1])
         return self.norm(x), presents
 
-    def run_layers(self, x, attention_mask, position_ids, past=None, start: int = 0, stop: int | None = None):
+    def run_layers(self, x, attention_mask, position_ids, past=None, start: int = 0, stop: int | None = None,
+                   S=None):
         """Layers start..stop-1 on residual-stream states x [B,S,C], no final norm; past[j] is
         layer start+j's cache. A slice lets training cache the output of frozen lower layers."""
-        S = x.shape[1]
+        S = x.shape[1] if S is None else S
         cos, sin = rope_cos_sin(position_ids, self.cfg.head_dim, self.cfg.rope_theta)
         mask = build_mask(attention_mask, S, x.dtype)
+        # the whole stack iterates self.layers itself, exactly as the export always traced it
+        layers = self.layers if (start, stop) == (0, None) else self.layers[start:stop]
         presents = []
-        for j, layer in enumerate(self.layers[start:stop]):
+        for j, layer in enumerate(layers):
             pk, pv = (past[j] if past is not None else (None, None))
             x, pres = layer(x, cos, sin, mask, pk, pv)
             presents.append(pres)
