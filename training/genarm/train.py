@@ -121,8 +121,11 @@ def attach_frozen_states(model, pairs: list[dict], start: int, pad_id: int, bs: 
             p["xr"] = xr[b + i, :len(p["rejected_ids"])].to(torch.bfloat16).cpu().clone()
 
 
-def collate_states(pairs: list[dict]):
-    """The cached states of attach_frozen_states, padded like collate pads the ids (zeros: masked)."""
+def collate_states(pairs: list[dict], start: int):
+    """pair_scores' `states` for a batch: the cached states of attach_frozen_states entering layer
+    `start`, padded like collate pads the ids (zeros: masked); None when start is 0 (no cache)."""
+    if not start:
+        return None
     b = len(pairs)
     lp = max(len(p["prompt_ids"]) for p in pairs)
     resp = [p["xc"] for p in pairs] + [p["xr"] for p in pairs]
@@ -134,7 +137,7 @@ def collate_states(pairs: list[dict]):
         xp[i, lp - p["xp"].shape[0]:] = p["xp"]
     for i, r in enumerate(resp):
         xr[i, :r.shape[0]] = r
-    return xp, xr
+    return xp, xr, start
 
 
 def pair_loss(scores: torch.Tensor, kind: str, beta: float):
@@ -171,8 +174,7 @@ def score_pairs(model, kind: str, pairs: list[dict], pad_id: int, bs: int = 8,
     for s in range(0, len(pairs), bs):
         chunk = pairs[s:s + bs]
         with torch.autocast(dev, dtype=torch.bfloat16):
-            states = (*collate_states(chunk), start) if start else None
-            sc = pair_scores(model, kind, *collate(chunk, pad_id), states).cpu()
+            sc = pair_scores(model, kind, *collate(chunk, pad_id), collate_states(chunk, start)).cpu()
         chosen.append(sc[:len(chunk)])
         rejected.append(sc[len(chunk):])
     model.train(was_training)
@@ -243,11 +245,11 @@ def main(argv=None):
     from .base import load_base, load_tokenizer
     tok = load_tokenizer()
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else 2
-    lora = dict(LORA_GPU if args.device != "cpu" else LORA)
-    if args.lora_layers is not None:
-        lora["lora_layers"] = args.lora_layers
-    if args.full_top:
-        lora = None
+    lora = None  # --full-top trains whole layers, no adapters
+    if not args.full_top:
+        lora = dict(LORA_GPU if args.device != "cpu" else LORA)
+        if args.lora_layers is not None:
+            lora["lora_layers"] = args.lora_layers
     model = load_base(head=("rm" if args.kind == "rm" else "lm"), **(lora or {})).to(args.device)
     if args.kind == "rm":
         torch.nn.init.normal_(model.score.weight, std=1.0 / math.sqrt(model.cfg.hidden_size + 1))
@@ -293,9 +295,8 @@ def main(argv=None):
             g["lr"] = lr
         losses, accs = [], []
         for mb in micro[step * accum:(step + 1) * accum]:
-            states = (*collate_states(mb), start) if start else None
             with torch.autocast(args.device, dtype=torch.bfloat16):
-                sc = pair_scores(model, args.kind, *collate(mb, pad_id), states)
+                sc = pair_scores(model, args.kind, *collate(mb, pad_id), collate_states(mb, start))
             loss, acc = pair_loss(sc, args.kind, beta)
             (loss / accum).backward()
             losses.append(loss.item())

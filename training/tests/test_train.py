@@ -175,7 +175,7 @@ def test_cached_frozen_states_score_like_the_full_pass(kind):
     model.train()
     for p in model.parameters():
         p.requires_grad_(True)
-    sc = train.pair_scores(model, kind, *train.collate(pairs, PAD), (*train.collate_states(pairs), start))
+    sc = train.pair_scores(model, kind, *train.collate(pairs, PAD), train.collate_states(pairs, start))
     train.pair_loss(sc, kind, 0.05)[0].backward()
     for n, p in model.named_parameters():
         if n == "score.bias":
