@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .data import build as build_data, load_split
+from .data import MAX_PROMPT_TOKENS, build as build_data, load_split, response_cap
 from .paths import ARTEFACTS, CHECKPOINTS, REPORTS
 
 BETA = {"helpfulness": 0.05, "harmlessness": 0.05}  # the paper's HH-RLHF setting for both
@@ -330,17 +330,22 @@ def main(argv=None):
     print(f"[{name}] held-out accuracy {final['accuracy']:.4f} CI95 {final['ci95']} on {final['n']} pairs "
           f"({time.time()-t0:.0f} s)", flush=True)
     extra = {}
-    if data != args.objective:  # the added sources' own held-out pairs, reported apart
-        own = {p["source"] for p in held}
-        rest = [p for p in load_split(data, "heldout") if p["source"] not in own]
-        if rest:
-            extra = {"heldout_added_sources": evaluate(model, args.kind, rest, pad_id, beta)}
+    if data != args.objective:
+        own_held = load_split(data, "heldout")
+        sources = {p["source"] for p in held}
+        rest = [p for p in own_held if p["source"] not in sources]
+        if rest:  # the added sources' own held-out pairs, reported apart
+            extra["heldout_added_sources"] = evaluate(model, args.kind, rest, pad_id, beta)
+        if response_cap(data) != response_cap(args.objective):  # the same pairs, cut where this data cuts them
+            extra["heldout_own_cap"] = evaluate(model, args.kind, own_held, pad_id, beta)
+        for k, v in extra.items():
+            print(f"[{name}] {k}: accuracy {v['accuracy']:.4f} CI95 {v['ci95']} on {v['n']} pairs", flush=True)
     save_artefact(model, name, args, {
         "kind": args.kind, "objective": args.objective, "beta": beta if args.kind == "arm" else None,
         "data": data, "train_pairs": len(train), "heldout": final, **extra, "train_wall_s": round(t_used, 1), "steps": total_steps,
         "micro": args.micro, "batch": args.batch, "lr": args.lr, "lora": lora, "full_top": args.full_top, "precision": "bf16 autocast",
         "epochs": args.epochs, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
-        "max_prompt_tokens": 160, "max_response_tokens": 96, "threads": args.threads, "log": log,
+        "max_prompt_tokens": MAX_PROMPT_TOKENS, "max_response_tokens": response_cap(data), "threads": args.threads, "log": log,
     })
 
 

@@ -203,3 +203,20 @@ def test_helpfulness_extra_keeps_the_helpfulness_split(splits, banned):
     tk = {r["key"] for r in data.load_split("helpfulness-extra", "train")}
     hk = {r["key"] for r in data.load_split("helpfulness-extra", "heldout")}
     assert not tk & hk
+
+
+def test_helpfulness_long_is_the_same_pairs_cut_later(splits):
+    """The length ablation holds the same pairs in the same split, each response cut at 192
+    tokens: the 96-token side is its prefix, and longer only where the 96-token side was cut."""
+    cap, long_cap = data.MAX_RESPONSE_TOKENS, data.response_cap("helpfulness-long")
+    assert long_cap > cap
+    longer = 0
+    for s in ("train", "heldout"):
+        short, long_ = splits["helpfulness", s], data.load_split("helpfulness-long", s)
+        assert [(r["key"], r["prompt_ids"]) for r in long_] == [(r["key"], r["prompt_ids"]) for r in short]
+        for a, b in zip(short, long_):
+            for side in ("chosen_ids", "rejected_ids"):
+                assert b[side][:cap] == a[side] and len(b[side]) <= long_cap
+                assert len(b[side]) == len(a[side]) or len(a[side]) == cap
+                longer += len(b[side]) > cap
+    assert longer > 0
