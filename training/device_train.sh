@@ -7,7 +7,7 @@
 #   call 2: carry .devcarry/p2   command: bash training/device_train.sh [models|ablate]
 # `models` (default) trains the four shipped reward models; `ablate` the issue-3 helpfulness
 # ablations (metrics only, same held-out pairs): 2 epochs, lr 2e-3, the added OASST/XSTest-safe
-# data, and the trajectory RM at 2 epochs for a like-for-like comparison.
+# data, top-4 full fine-tuning, responses cut at 192, and the trajectory RM beside them.
 # Same code and data as on the CPU (genarm.train), with LoRA on every layer as in the paper.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -57,6 +57,10 @@ else
   run abl-rm-helpfulness-2ep --kind rm --objective helpfulness --epochs 2
   run abl-arm-harmlessness-2ep --kind arm --objective harmlessness --epochs 2
   # full fine-tuning of the top 4 layers instead of LoRA (the frozen 26 below cached once)
-  run abl-arm-helpfulness-top4full-2ep --kind arm --objective helpfulness --full-top 4 --lr 5e-5 --epochs 2
-  run abl-rm-helpfulness-top4full-2ep --kind rm --objective helpfulness --full-top 4 --lr 5e-5 --epochs 2
+  # (lr 3e-4: at 5e-5 the CPU run did not move in an epoch)
+  run abl-arm-helpfulness-top4full-2ep --kind arm --objective helpfulness --full-top 4 --lr 3e-4 --epochs 2
+  run abl-rm-helpfulness-top4full-2ep --kind rm --objective helpfulness --full-top 4 --lr 3e-4 --epochs 2
+  # responses cut at 192 tokens instead of 96 (the same pairs): 44% of pairs have a side cut at 96
+  run abl-arm-helpfulness-long --kind arm --objective helpfulness --data helpfulness-long
+  run abl-rm-helpfulness-long --kind rm --objective helpfulness --data helpfulness-long
 fi
