@@ -15,7 +15,9 @@ def collect() -> dict:
     for f in sorted(ARTEFACTS.glob("*.json")):
         m = json.loads(f.read_text())
         rows[f.stem] = {k: m.get(k) for k in ("kind", "objective", "beta", "train_pairs", "steps", "epochs", "lr",
-                                              "lora", "full_top", "data", "precision", "device", "train_wall_s", "heldout")}
+                                              "lora", "full_top", "data", "max_response_tokens", "precision", "device",
+                                              "train_wall_s", "heldout", "heldout_added_sources", "heldout_own_cap")
+                    if k in m}
     rep = {"models": rows, "data": counts, "paper_reported_accuracy": PAPER,
            "notes": ["accuracy = share of held-out pairs where the preferred response scores higher",
                      "ci95 = Wilson interval", "ARM score = beta * summed response log-prob; RM = scalar head",
