@@ -153,8 +153,7 @@ def round_lora(m: Llama) -> Llama:
 def trained_model(name: str, head: str) -> Llama:
     from safetensors.torch import load_file
     meta = json.loads((ARTEFACTS / f"{name}.json").read_text())
-    lora = meta["lora"]
-    m = load_base(head=head, **lora)
+    m = load_base(head=head, **(meta["lora"] or {}))  # lora is None for a --full-top artefact
     tensors = load_file(ARTEFACTS / f"{name}.safetensors")
     res = m.load_state_dict(tensors, strict=False)
     if res.unexpected_keys:

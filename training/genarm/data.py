@@ -253,9 +253,10 @@ def build(tok=None, force: bool = False) -> dict:
         c = Counter()
         c["raw_pairs"] = len(raw)
         c.update({f"raw_{k}": v for k, v in Counter(p["source"] for p in raw).items()})
-        pairs = encode(clean(raw, banned, c), tok, response_cap(obj))
-        if obj in RESPONSE_CAP:
-            c["max_response_tokens"] = RESPONSE_CAP[obj]
+        cap = response_cap(obj)
+        pairs = encode(clean(raw, banned, c), tok, cap)
+        if cap != MAX_RESPONSE_TOKENS:  # the report's top level states the default cap
+            c["max_response_tokens"] = cap
         split = {"train": [], "heldout": []}
         for p in pairs:
             split["heldout" if bucket(SPLIT_KEY.get(obj, obj) + ":" + p["key"]) < HELDOUT_PCT else "train"].append(p)

@@ -9,6 +9,8 @@ and reports accuracy overall and on slices: pairs where a side hit the response-
 Writes reports/diagnosis_<objective>.json.
 
   python -m genarm.diagnose --objective helpfulness
+  python -m genarm.diagnose --objective helpfulness --data helpfulness-long \
+      --models abl-arm-helpfulness-long-cpu-top4full      # an ablation, scored on its own cut
 """
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ import time
 
 import torch
 
-from .data import MAX_RESPONSE_TOKENS as MAX_RESPONSE, load_split
-from .paths import REPORTS
+from .data import load_split, response_cap
+from .paths import ARTEFACTS, REPORTS
 from .train import score_pairs, wilson
 
 
@@ -38,6 +40,10 @@ def acc(wins: list[bool]) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--objective", default="helpfulness", choices=["helpfulness", "harmlessness"])
+    ap.add_argument("--data", default=None, help="held-out pairs to score (default: the objective's own), "
+                    "e.g. helpfulness-long: the same pairs with responses cut at 192")
+    ap.add_argument("--models", default=None, help="comma-separated artefact names (default: arm-<objective>,"
+                    "rm-<objective>); the kind is read from each artefact")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -46,7 +52,10 @@ def main(argv=None) -> int:
 
     tok = load_tokenizer()
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else 2
-    held = load_split(args.objective, "heldout")
+    data = args.data or args.objective
+    cap = response_cap(data)
+    held = load_split(data, "heldout")
+    names = args.models.split(",") if args.models else [f"arm-{args.objective}", f"rm-{args.objective}"]
     t0 = time.time()
     cols: dict[str, list[bool]] = {}
     lc = [len(p["chosen_ids"]) for p in held]
@@ -59,8 +68,9 @@ def main(argv=None) -> int:
     cols["base_mean_logprob"] = [a / x > b / y for a, b, x, y in zip(c, r, lc, lr)]
     del base
     print(f"base scored ({time.time()-t0:.0f} s)", flush=True)
-    for name, kind, head in [(f"arm-{args.objective}", "arm", "lm"), (f"rm-{args.objective}", "rm", "rm")]:
-        m = trained_model(name, head)
+    for name in names:
+        kind = json.loads((ARTEFACTS / f"{name}.json").read_text())["kind"]
+        m = trained_model(name, "lm" if kind == "arm" else "rm")
         c, r = scores(m, kind, held, pad_id)
         cols[name] = [a > b for a, b in zip(c, r)]
         if kind == "arm":
@@ -69,16 +79,19 @@ def main(argv=None) -> int:
 
     slices = {
         "all": [True] * len(held),
-        "a_side_at_cap": [a >= MAX_RESPONSE or b >= MAX_RESPONSE for a, b in zip(lc, lr)],
-        "both_under_cap": [a < MAX_RESPONSE and b < MAX_RESPONSE for a, b in zip(lc, lr)],
+        "a_side_at_cap": [a >= cap or b >= cap for a, b in zip(lc, lr)],
+        "both_under_cap": [a < cap and b < cap for a, b in zip(lc, lr)],
         "same_length": [a == b for a, b in zip(lc, lr)],
         "chosen_longer": [a > b for a, b in zip(lc, lr)],
         "chosen_shorter": [a < b for a, b in zip(lc, lr)],
     }
     table = {s: {k: acc([w for w, m in zip(v, mask) if m]) for k, v in cols.items()} for s, mask in slices.items()}
-    out = {"objective": args.objective, "heldout_pairs": len(held), "max_response_tokens": MAX_RESPONSE,
+    out = {"objective": args.objective, **({"data": data} if data != args.objective else {}),
+           "heldout_pairs": len(held), "max_response_tokens": cap,
            "wall_s": round(time.time() - t0), "accuracy": table}
-    path = REPORTS / f"diagnosis_{args.objective}.json"
+    # the default run keeps its report; any other selection of data or models gets its own
+    path = REPORTS / (f"diagnosis_{args.objective}.json" if not (args.data or args.models)
+                      else f"diagnosis_{data}-{'+'.join(names)}.json")
     path.write_text(json.dumps(out, indent=1) + "\n")
     for s, row in table.items():
         print(f"{s:16s} n={row['longer_wins']['n']:4d} " + " ".join(f"{k}={v['accuracy']:.3f}" for k, v in row.items()))
