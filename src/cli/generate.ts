@@ -1,6 +1,7 @@
 // Command-line generation under Node (onnxruntime-node, CPU):
 //   npm run generate -- --prompt TEXT --helpfulness A --harmlessness B --seed S --max-tokens N
-//     [--temperature T] [--decoder genarm|base|args|bon] [--suite smollm2|tiny] [--dtype fp32|q4|q8] [--json]
+//     [--temperature T] [--repetition-penalty X] [--no-repeat-ngram N]
+//     [--decoder genarm|base|args|bon] [--suite smollm2|tiny] [--dtype fp32|q4|q8] [--json]
 import { parseArgs } from 'node:util';
 import type { Decoder, Dtype, GenerateSettings, GenerationResult } from '../engine/types';
 import { loadNodeEngine } from '../engine/node';
@@ -14,6 +15,9 @@ const USAGE = `usage: npm run generate -- --prompt TEXT [options]
   --max-tokens N       (default 128)
   --temperature T      0 = greedy (default 1, the paper's setting)
   --top-k K            0 = off (default 0)     --top-p P   1 = off (default 1)
+  --repetition-penalty X  transformers.js repetition penalty on the guided scores, over prompt + answer:
+                       > 1 penalises seen tokens (default 1 = off, the paper's setting; also in greedy runs)
+  --no-repeat-ngram N  no n-gram of size N occurs twice in prompt + answer (default 0 = off)
   --stop STR           stop string (repeatable)
   --args-k K --args-w W  ARGS candidates and reward weight (default 10, 1.0)
   --bon-n N            Best-of-N samples (default 4)
@@ -44,6 +48,8 @@ async function main(): Promise<number> {
       temperature: { type: 'string' },
       'top-k': { type: 'string' },
       'top-p': { type: 'string' },
+      'repetition-penalty': { type: 'string' },
+      'no-repeat-ngram': { type: 'string' },
       stop: { type: 'string', multiple: true },
       'args-k': { type: 'string' },
       'args-w': { type: 'string' },
@@ -85,6 +91,9 @@ async function main(): Promise<number> {
     temperature: num(values.temperature, 'temperature', 1),
     top_k: num(values['top-k'], 'top-k', 0),
     top_p: num(values['top-p'], 'top-p', 1),
+    // the engine rejects a penalty <= 0 and a non-integer or negative n-gram size
+    repetition_penalty: num(values['repetition-penalty'], 'repetition-penalty', 1),
+    no_repeat_ngram_size: num(values['no-repeat-ngram'], 'no-repeat-ngram', 0),
     seed: num(values.seed, 'seed', 0),
     max_tokens: num(values['max-tokens'], 'max-tokens', 128),
     stop: values.stop,

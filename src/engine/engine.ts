@@ -23,6 +23,9 @@ export const DEFAULT_SETTINGS: Omit<ResolvedSettings, 'prompt'> = {
   temperature: 1,
   top_k: 0,
   top_p: 1,
+  // off: the paper's exact decoding, eq. 7 and nothing else; the page's defaults are in src/store/store.ts
+  repetition_penalty: 1,
+  no_repeat_ngram_size: 0,
   seed: 0,
   max_tokens: 128,
   stop: [],
@@ -241,6 +244,12 @@ export class Engine {
     if (!(merged.temperature >= 0)) throw new Error(`temperature must be >= 0, got ${merged.temperature}`);
     if (!(merged.max_tokens >= 1)) throw new Error(`max_tokens must be >= 1, got ${merged.max_tokens}`);
     if (!(merged.top_p > 0 && merged.top_p <= 1)) throw new Error(`top_p must be in (0, 1], got ${merged.top_p}`);
+    if (!(merged.repetition_penalty > 0 && Number.isFinite(merged.repetition_penalty))) {
+      throw new Error(`repetition_penalty must be > 0 (1 = off), got ${merged.repetition_penalty}`);
+    }
+    if (!(Number.isInteger(merged.no_repeat_ngram_size) && merged.no_repeat_ngram_size >= 0)) {
+      throw new Error(`no_repeat_ngram_size must be an integer >= 0 (0 = off), got ${merged.no_repeat_ngram_size}`);
+    }
     for (const [o, w] of Object.entries(merged.weights)) {
       if (!Number.isFinite(w)) throw new Error(`weight of ${o} must be a number, got ${w}`);
       if (w !== 0 && merged.decoder === 'genarm' && !this.arms[o as Objective]) {

@@ -105,6 +105,19 @@ export interface GenerateSettings {
   temperature: number;
   top_k: number; // 0 = off
   top_p: number; // 1 = off
+  /**
+   * transformers.js RepetitionPenaltyLogitsProcessor on the guided scores: every distinct
+   * id of the prompt (after the chat template) and of the answer so far gets
+   * score < 0 ? score * p : score / p. 1 = off (the default, the paper's setting); > 0.
+   * Applies to greedy runs too, and to ARGS's candidate scores.
+   */
+  repetition_penalty?: number;
+  /**
+   * transformers.js NoRepeatNGramLogitsProcessor: no n-gram of this size occurs twice in
+   * prompt + answer (the tokens that followed the last n-1 ids before get -Infinity).
+   * 0 = off (the default, the paper's setting); an integer >= 0.
+   */
+  no_repeat_ngram_size?: number;
   seed: number;
   max_tokens: number;
   stop?: string[];

@@ -2,7 +2,7 @@
 // Stop, debounced live regeneration, load failures with Retry, the sweep, the URL.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeEngine, type FakeOptions } from './fake-engine';
-import { configureEngine, DEBOUNCE_MS, resetAppForTests, useApp } from './store';
+import { configureEngine, DEBOUNCE_MS, DEFAULT_SETTINGS, REPETITION_DEFAULTS, resetAppForTests, useApp } from './store';
 import { buildQuery, parseQuery } from './url';
 
 let engines: FakeEngine[] = [];
@@ -141,6 +141,35 @@ describe('generation', () => {
     expect(runs[0].weights.helpfulness).toBe(5);
   });
 
+  it('the repetition settings reach both runs; a change reruns the base too, live like temperature', async () => {
+    st().setRepetitionPenalty(1.3);
+    st().setNoRepeatNgram(3);
+    await st().generate();
+    const [b, g] = last().calls;
+    expect(b).toMatchObject({ decoder: 'base', repetition_penalty: 1.3, no_repeat_ngram_size: 3 });
+    expect(g).toMatchObject({ decoder: 'genarm', repetition_penalty: 1.3, no_repeat_ngram_size: 3 });
+    st().setRepetitionPenalty(1.5);
+    st().scheduleRegenerate();
+    await sleep(DEBOUNCE_MS + 50);
+    await until(() => st().guided.status === 'done');
+    // the base answer depends on the penalty: not reused from the cache
+    expect(last().calls.slice(2).map((c) => [c.decoder, c.repetition_penalty])).toEqual([['base', 1.5], ['genarm', 1.5]]);
+    expect(st().base.cached).toBeUndefined();
+  });
+
+  it('the paper button turns both off in one step; setters clamp to the page ranges', () => {
+    st().setRepetitionPenalty(7);
+    st().setNoRepeatNgram(2.6);
+    expect(st().settings).toMatchObject({ repetition_penalty: 2, no_repeat_ngram_size: 3 });
+    st().setNoRepeatNgram(-1);
+    expect(st().settings.no_repeat_ngram_size).toBe(0);
+    st().setNoRepeatNgram(4);
+    st().setPaperRepetition();
+    expect(st().settings).toMatchObject({ repetition_penalty: 1, no_repeat_ngram_size: 0 });
+    // the defaults live in one constant (the paper's setting for now)
+    expect(DEFAULT_SETTINGS).toMatchObject(REPETITION_DEFAULTS);
+  });
+
   it('no live run before the first Generate', async () => {
     st().scheduleRegenerate();
     await sleep(DEBOUNCE_MS + 50);
@@ -183,6 +212,24 @@ describe('url', () => {
     expect(u.backend).toBe('wasm');
     expect(u.heat).toBe('helpfulness');
     expect(u.hasPrompt).toBe(true);
+  });
+
+  it('round-trips the repetition penalty and the n-gram size', async () => {
+    const s = { ...useApp.getState().settings, repetition_penalty: 1.25, no_repeat_ngram_size: 3 };
+    const q = buildQuery('', s, 'tiny', 'sum');
+    expect(q).toMatch(/rep=1\.25/);
+    expect(q).toMatch(/ngram=3/);
+    expect(parseQuery(q).settings).toMatchObject({ repetition_penalty: 1.25, no_repeat_ngram_size: 3 });
+    // out of the page's ranges: clamped; absent: the defaults stay
+    expect(parseQuery('?rep=9&ngram=20.4').settings).toMatchObject({ repetition_penalty: 2, no_repeat_ngram_size: 8 });
+    expect(parseQuery('?rep=0.5&ngram=-2').settings).toMatchObject({ repetition_penalty: 1, no_repeat_ngram_size: 0 });
+    expect(parseQuery('?rep=x').settings.repetition_penalty).toBeUndefined();
+    // a link with them restores them in the store and sends them to the engine
+    useFake();
+    await st().init('?prompt=hi&max=3&rep=1.4&ngram=2');
+    await until(() => st().guided.status === 'done');
+    expect(st().settings).toMatchObject({ repetition_penalty: 1.4, no_repeat_ngram_size: 2 });
+    expect(last().calls[1]).toMatchObject({ repetition_penalty: 1.4, no_repeat_ngram_size: 2 });
   });
 
   it('clamps bad values', () => {

@@ -10,12 +10,33 @@ import { buildQuery, parseQuery } from './url';
 
 export const OBJECTIVES: Objective[] = ['helpfulness', 'harmlessness'];
 
+/**
+ * The page's repetition controls when a URL does not set them: the one place to change
+ * them. Off for now (the paper's exact setting, = PAPER_REPETITION); the values to ship
+ * are to come from an evaluation.
+ */
+export const REPETITION_DEFAULTS: Pick<UiSettings, 'repetition_penalty' | 'no_repeat_ngram_size'> = {
+  repetition_penalty: 1,
+  no_repeat_ngram_size: 0,
+};
+
+/** The paper decodes with eq. 7 alone: no repetition penalty, no n-gram ban (the "Paper's setting" button). */
+export const PAPER_REPETITION: Pick<UiSettings, 'repetition_penalty' | 'no_repeat_ngram_size'> = {
+  repetition_penalty: 1,
+  no_repeat_ngram_size: 0,
+};
+
+/** The page offers these ranges (Controls.tsx); the URL and the setters clamp to them. */
+export const REPETITION_PENALTY_RANGE = { min: 1, max: 2, step: 0.05 } as const;
+export const NGRAM_RANGE = { min: 0, max: 8 } as const;
+
 export const DEFAULT_SETTINGS: UiSettings = {
   prompt: PROMPT_PRESETS[0].prompt,
   weights: { helpfulness: 0.8, harmlessness: 1 },
   decoder: 'genarm',
   // the paper samples at 1; at 135M that reads as noise, 0.7 keeps sampling but stays readable
   temperature: 0.7,
+  ...REPETITION_DEFAULTS,
   max_tokens: 48,
   seed: 42,
   args_k: 10,
@@ -54,6 +75,10 @@ export interface AppState {
   setWeights(weights: Weights): void;
   setDecoder(decoder: Decoder): void;
   setTemperature(t: number): void;
+  setRepetitionPenalty(p: number): void;
+  setNoRepeatNgram(n: number): void;
+  /** repetition penalty 1 and no n-gram ban in one step (the paper's decoding) */
+  setPaperRepetition(): void;
   setMaxTokens(n: number): void;
   setSeed(seed: number): void;
   setParam(key: 'args_k' | 'args_w' | 'bon_n', value: number): void;
@@ -131,6 +156,8 @@ export function toEngineSettings(s: UiSettings, available: Objective[]): Generat
     temperature: s.temperature,
     top_k: 0,
     top_p: 1,
+    repetition_penalty: s.repetition_penalty,
+    no_repeat_ngram_size: s.no_repeat_ngram_size,
     seed: s.seed,
     max_tokens: s.max_tokens,
     // every loaded ARM scores every token, so the heatmap has both shifts at any weight
@@ -146,7 +173,9 @@ export function toEngineSettings(s: UiSettings, available: Objective[]): Generat
 
 /** The base-only run depends only on these: a weight change reuses it. */
 function baseKey(g: GenerateSettings): string {
-  return JSON.stringify([g.prompt, g.seed, g.temperature, g.top_k, g.top_p, g.max_tokens, g.score_arms]);
+  return JSON.stringify([
+    g.prompt, g.seed, g.temperature, g.top_k, g.top_p, g.repetition_penalty, g.no_repeat_ngram_size, g.max_tokens, g.score_arms,
+  ]);
 }
 
 function mean(xs: number[]): number | undefined {
@@ -165,6 +194,16 @@ export function sweepPoint(weights: Weights, r: GenerationResult): SweepPoint {
     if (ms !== undefined) meanShift[o] = ms;
   }
   return { weights, meanReward, meanShift, tokens: r.tokens.length, text: r.text };
+}
+
+export function clampPenalty(p: number): number {
+  const { min, max } = REPETITION_PENALTY_RANGE;
+  return Number.isFinite(p) ? Math.min(max, Math.max(min, p)) : REPETITION_DEFAULTS.repetition_penalty;
+}
+
+export function clampNgram(n: number): number {
+  const { min, max } = NGRAM_RANGE;
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, Math.round(n))) : REPETITION_DEFAULTS.no_repeat_ngram_size;
 }
 
 export function randomSeed(): number {
@@ -432,6 +471,9 @@ export const useApp = create<AppState>()((set, get) => {
     setWeights(weights) { patchSettings({ weights: { ...weights } }); },
     setDecoder(decoder) { patchSettings({ decoder }); },
     setTemperature(temperature) { patchSettings({ temperature }); },
+    setRepetitionPenalty(p) { patchSettings({ repetition_penalty: clampPenalty(p) }); },
+    setNoRepeatNgram(n) { patchSettings({ no_repeat_ngram_size: clampNgram(n) }); },
+    setPaperRepetition() { patchSettings({ ...PAPER_REPETITION }); },
     setMaxTokens(max_tokens) { patchSettings({ max_tokens: Math.max(1, Math.min(1024, Math.round(max_tokens) || 1)) }); },
     setSeed(seed) { patchSettings({ seed: Math.max(0, Math.min(2 ** 31 - 1, Math.round(seed) || 0)) }); },
     setParam(key, value) { patchSettings({ [key]: value } as Partial<UiSettings>); },

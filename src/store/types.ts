@@ -12,6 +12,10 @@ export interface UiSettings {
   weights: Weights;
   decoder: Decoder;
   temperature: number;
+  /** GenerateSettings.repetition_penalty: 1 = off; the page offers 1 to 2 */
+  repetition_penalty: number;
+  /** GenerateSettings.no_repeat_ngram_size: 0 = off; the page offers 0 to 8 */
+  no_repeat_ngram_size: number;
   max_tokens: number;
   seed: number;
   args_k: number;

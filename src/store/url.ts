@@ -36,6 +36,11 @@ export function parseQuery(search: string): UrlState {
   }
   const temp = num(q.get('temp'), 0, 2);
   if (temp !== undefined) settings.temperature = temp;
+  // the page's ranges (REPETITION_PENALTY_RANGE, NGRAM_RANGE in store.ts)
+  const rep = num(q.get('rep'), 1, 2);
+  if (rep !== undefined) settings.repetition_penalty = rep;
+  const ngram = num(q.get('ngram'), 0, 8);
+  if (ngram !== undefined) settings.no_repeat_ngram_size = Math.round(ngram);
   const max = num(q.get('max'), 1, 1024);
   if (max !== undefined) settings.max_tokens = Math.round(max);
   const seed = num(q.get('seed'), 0, 2 ** 31 - 1);
@@ -65,6 +70,8 @@ export function buildQuery(
   set('help', String(round(s.weights.helpfulness)));
   set('harm', String(round(s.weights.harmlessness)));
   set('temp', String(round(s.temperature)));
+  set('rep', String(round(s.repetition_penalty)));
+  set('ngram', String(s.no_repeat_ngram_size));
   set('max', String(s.max_tokens));
   set('seed', String(s.seed));
   set('decoder', s.decoder);

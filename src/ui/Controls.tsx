@@ -1,7 +1,9 @@
 // Prompt, presets, Generate/Stop, the two ARM weights and the sampling settings.
 import { useRef } from 'react';
 import type { Decoder, Objective } from '../engine/types';
-import { availableObjectives, hasRewardModels, useApp } from '../store/store';
+import {
+  availableObjectives, hasRewardModels, NGRAM_RANGE, PAPER_REPETITION, REPETITION_PENALTY_RANGE, useApp,
+} from '../store/store';
 import { PROMPT_PRESETS, WEIGHT_PRESETS } from '../store/presets';
 
 const OBJ_LABEL: Record<Objective, string> = { helpfulness: 'Helpfulness', harmlessness: 'Harmlessness' };
@@ -223,6 +225,9 @@ export function SamplingControls() {
   const s = useApp((st) => st.settings);
   const setDecoder = useApp((st) => st.setDecoder);
   const setTemperature = useApp((st) => st.setTemperature);
+  const setRepetitionPenalty = useApp((st) => st.setRepetitionPenalty);
+  const setNoRepeatNgram = useApp((st) => st.setNoRepeatNgram);
+  const setPaperRepetition = useApp((st) => st.setPaperRepetition);
   const setMaxTokens = useApp((st) => st.setMaxTokens);
   const setSeed = useApp((st) => st.setSeed);
   const newSeed = useApp((st) => st.newSeed);
@@ -260,6 +265,27 @@ export function SamplingControls() {
       )}
       <LiveRange id="temperature" label="Temperature" value={s.temperature} min={0} max={2} step={0.05}
         format={(v) => (v === 0 ? '0 (greedy)' : v.toFixed(2))} onValue={setTemperature} />
+      <LiveRange id="repetition-penalty" label="Repetition penalty" value={s.repetition_penalty}
+        min={REPETITION_PENALTY_RANGE.min} max={REPETITION_PENALTY_RANGE.max} step={REPETITION_PENALTY_RANGE.step}
+        describedBy="repetition-hint" format={(v) => (v === 1 ? '1.00 (off)' : v.toFixed(2))} onValue={setRepetitionPenalty} />
+      <div className="row2">
+        <NumberField id="no-repeat-ngram" label="No-repeat n-gram" value={s.no_repeat_ngram_size}
+          min={NGRAM_RANGE.min} max={NGRAM_RANGE.max} step={1} describedBy="repetition-hint"
+          onValue={(v) => { setNoRepeatNgram(v); schedule(); }} />
+        <div className="field paper-repetition">
+          <button type="button" className="chip"
+            aria-pressed={s.repetition_penalty === PAPER_REPETITION.repetition_penalty
+              && s.no_repeat_ngram_size === PAPER_REPETITION.no_repeat_ngram_size}
+            title="Repetition penalty 1 and no n-gram ban: GenARM's eq. 7 alone, as in the paper"
+            onClick={() => { setPaperRepetition(); schedule(); }}>
+            Paper's setting (no penalty)
+          </button>
+        </div>
+      </div>
+      <p id="repetition-hint" className="hint">
+        Both act on the guided scores over the prompt and the answer so far, greedy runs included:
+        the penalty pushes down every token already seen; an n-gram size N forbids any run of N tokens that already occurred (0 = off).
+      </p>
       <div className="row2">
         <NumberField id="max-tokens" label="Max tokens" value={s.max_tokens} min={1} max={1024} step={1}
           onValue={(v) => setMaxTokens(v)} />
@@ -279,11 +305,13 @@ export function SamplingControls() {
 
 function NumberField(props: {
   id: string; label: string; value: number; min: number; max: number; step: number; onValue: (v: number) => void;
+  describedBy?: string;
 }) {
   return (
     <div className="field">
       <label htmlFor={props.id} className="field-label">{props.label}</label>
       <input id={props.id} type="number" min={props.min} max={props.max} step={props.step} value={props.value}
+        aria-describedby={props.describedBy}
         onChange={(e) => {
           const v = Number(e.target.value);
           if (Number.isFinite(v)) props.onValue(Math.min(props.max, Math.max(props.min, v)));

@@ -5,6 +5,8 @@ import type { TokenRecord } from '../engine/types';
 import { HeatTokens } from './Outputs';
 import { TokenTooltip } from './TokenTooltip';
 import { heatColour, heatDomain, heatValue, visibleToken } from './heat';
+import { SamplingControls } from './Controls';
+import { PAPER_REPETITION, REPETITION_DEFAULTS } from '../store/store';
 
 function tok(i: number, text: string, h: number, s: number): TokenRecord {
   return {
@@ -34,6 +36,19 @@ describe('token rendering', () => {
     );
     expect(html).not.toMatch(/<img/);
     expect(html).toContain('&lt;img');
+  });
+});
+
+describe('repetition controls', () => {
+  // server rendering reads the store's initial state: REPETITION_DEFAULTS
+  it('a penalty slider 1-2, an n-gram input 0-8 and the paper button, pressed when the defaults are the paper\'s', () => {
+    const html = renderToStaticMarkup(<SamplingControls />);
+    const d = REPETITION_DEFAULTS;
+    expect(html).toMatch(new RegExp(`<input id="repetition-penalty" type="range" min="1" max="2" step="0.05"[^>]*value="${d.repetition_penalty}"`));
+    expect(html).toMatch(new RegExp(`<input id="no-repeat-ngram" type="number" min="0" max="8" step="1"[^>]*value="${d.no_repeat_ngram_size}"`));
+    const paper = d.repetition_penalty === PAPER_REPETITION.repetition_penalty && d.no_repeat_ngram_size === PAPER_REPETITION.no_repeat_ngram_size;
+    expect(html).toMatch(new RegExp(`<button[^>]*aria-pressed="${paper}"[^>]*>Paper&#x27;s setting \\(no penalty\\)</button>`));
+    expect(PAPER_REPETITION).toEqual({ repetition_penalty: 1, no_repeat_ngram_size: 0 });
   });
 });
 

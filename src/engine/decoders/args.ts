@@ -3,10 +3,14 @@
 // prefix cache, and pick greedily by  log p_base + w * reward, where
 // reward = sum_o weight_o * RM_o(x, y_<t, candidate) over objectives with weight != 0.
 // With every weight 0 it is greedy decoding of the base.
+// The repetition penalty and the n-gram ban (processors.ts) act on ARGS's own score, as
+// they act on GenARM's guided score: a banned continuation never takes a candidate slot,
+// and the penalty rewrites the candidates' scores before the argmax.
 import type { Objective } from '../types';
 import { argmax, logSoftmax, softmax, topKIndices } from '../math';
 import { disposeCache, selectRow, tileCache, type KVCache } from '../kv-cache';
 import { alternatives, buildRecord } from '../token-record';
+import { applyProcessors, bannedNgramTokens, buildPenaltyProcessors } from '../processors';
 import { prefillAll, weighted, type DecodeContext, type DecodeOutcome, type LMState } from './context';
 import { rmPrefill } from './score';
 import { tokenLoop } from './token-loop';
@@ -22,10 +26,19 @@ export async function decodeArgs(ctx: DecodeContext): Promise<DecodeOutcome> {
   for (const o of objectives) rmCaches[o] = (await rmPrefill(ctx.ort, ctx.rms[o]!, ctx.promptIds)).cache;
 
   const states: LMState[] = [base, ...armStates];
+  const penalties = buildPenaltyProcessors(s);
   try {
-    return await tokenLoop(ctx, states, { stream: true, startedAt }, async () => {
+    return await tokenLoop(ctx, states, { stream: true, startedAt }, async (_step, seen) => {
       const baseLogp = logSoftmax(base.last);
-      const cands = topKIndices(baseLogp, k);
+      let pool = baseLogp;
+      if (s.no_repeat_ngram_size > 0) {
+        const banned = bannedNgramTokens(seen, s.no_repeat_ngram_size);
+        if (banned.length) {
+          pool = new Float32Array(baseLogp);
+          for (const id of banned) pool[id] = -Infinity;
+        }
+      }
+      const cands = topKIndices(pool, k);
       const reward = new Float64Array(cands.length);
       const perRm: Partial<Record<Objective, Float32Array>> = {};
       const presents: Partial<Record<Objective, KVCache>> = {};
@@ -36,7 +49,14 @@ export async function decodeArgs(ctx: DecodeContext): Promise<DecodeOutcome> {
         presents[o] = r.present;
         for (let j = 0; j < cands.length; j++) reward[j] += (s.weights[o] ?? 0) * r.rewards![j];
       }
-      const scores = new Float32Array(cands.map((c, j) => baseLogp[c] + s.args_w * reward[j]));
+      let scores = new Float32Array(cands.map((c, j) => baseLogp[c] + s.args_w * reward[j]));
+      if (penalties.length) {
+        // the processors index by token id: lay the candidates out over the vocabulary
+        const row = new Float32Array(baseLogp.length).fill(-Infinity);
+        cands.forEach((c, j) => (row[c] = scores[j]));
+        applyProcessors(penalties, row, seen);
+        scores = new Float32Array(cands.map((c) => row[c]));
+      }
       const best = argmax(scores);
       const id = cands[best];
       for (const o of objectives) {

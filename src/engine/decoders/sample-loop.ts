@@ -1,5 +1,6 @@
 // GenARM's token choice, shared by GenARM, the plain base and each Best-of-N sample:
-// guided scores (eq. 7) -> processors -> draw; the loop itself is tokenLoop.
+// guided scores (eq. 7) -> processors (repetition penalty, n-gram ban; then temperature,
+// top-k, top-p when sampling) -> draw; the loop itself is tokenLoop.
 import type { Objective } from '../types';
 import { logSoftmax } from '../math';
 import { combineScores } from '../combine';
@@ -23,14 +24,16 @@ export interface LoopOptions extends TokenLoopOptions {
 export function sampleLoop(ctx: DecodeContext, m: LoopModels, opt: LoopOptions): Promise<DecodeOutcome> {
   const s = ctx.settings;
   const greedy = s.temperature === 0;
-  const processors = greedy ? [] : buildProcessors(s);
+  // the penalties apply in both modes, the warpers only when sampling (processors.ts)
+  const processors = buildProcessors(s);
   const states = [m.base, ...m.arms.map((a) => a.state)];
-  return tokenLoop(ctx, states, opt, () => {
+  return tokenLoop(ctx, states, opt, (_step, seen) => {
     const baseLogp = logSoftmax(m.base.last);
     const armLogp: Partial<Record<Objective, Float32Array>> = {};
     for (const a of m.arms) armLogp[a.objective] = logSoftmax(a.state.last);
     const combined = combineScores(baseLogp, m.arms.map((a) => ({ alpha: a.alpha, logp: armLogp[a.objective]! })));
-    const draw = drawToken(applyProcessors(processors, combined), greedy, opt.rng);
+    // combined is a fresh array: the processors rewrite it, never baseLogp / armLogp (the records')
+    const draw = drawToken(applyProcessors(processors, combined, seen), greedy, opt.rng);
     return {
       id: draw.id,
       record: (index, piece, ms) =>

@@ -25,17 +25,21 @@ export interface TokenLoopOptions {
 /**
  * Runs until EOS, a stop string, max_tokens or an abort. `states` are the models that
  * advance by the chosen token each step; their caches are disposed when the loop ends.
+ * `choose` gets the whole sequence the models have seen so far, the prompt ids (after the
+ * chat template and any truncation) then the generated ids: transformers.js's `input_ids`,
+ * which the repetition penalty and the n-gram ban read (processors.ts).
  */
 export async function tokenLoop(
   ctx: DecodeContext,
   states: LMState[],
   opt: TokenLoopOptions,
-  choose: (step: number) => Promise<Choice> | Choice,
+  choose: (step: number, seen: readonly number[]) => Promise<Choice> | Choice,
 ): Promise<DecodeOutcome> {
   const s = ctx.settings;
   const text = new TextStream((ids) => ctx.tokenizer.decode(ids));
   const tokens: TokenRecord[] = [];
   const ids: number[] = [];
+  const seen: number[] = [...ctx.promptIds];
   let finish: DecodeOutcome['finish_reason'] = 'length';
   let firstTokenAt = NaN;
   let stepStart = opt.startedAt;
@@ -47,12 +51,13 @@ export async function tokenLoop(
         finish = 'abort';
         break;
       }
-      const choice = await choose(t);
+      const choice = await choose(t, seen);
       if (ctx.eos.has(choice.id)) {
         finish = 'eos';
         break;
       }
       ids.push(choice.id);
+      seen.push(choice.id);
       const piece = text.push(choice.id);
       const now = performance.now();
       const record = choice.record(t, piece, now - stepStart);
