@@ -177,6 +177,38 @@ test('the URL carries the settings: a reload restores the view', async ({ page }
   expect(await guided(page).innerText()).toBe(text);
 });
 
+test('the repetition controls: the URL carries them, the paper button turns both off and regenerates', async ({ page }) => {
+  await openReady(page, `${TINY}&rep=1.5&ngram=2`);
+  const penalty = page.getByRole('slider', { name: 'Repetition penalty', exact: true });
+  const ngram = page.getByLabel('No-repeat n-gram', { exact: true });
+  const paper = page.getByRole('button', { name: "Paper's setting (no penalty)", exact: true });
+  await expect(penalty).toHaveValue('1.5');
+  await expect(ngram).toHaveValue('2');
+  await expect(paper).toHaveAttribute('aria-pressed', 'false');
+  await page.getByLabel('Max tokens', { exact: true }).fill('8');
+  await generateAndWait(page);
+  await expect(page).toHaveURL(/rep=1\.5/);
+  await expect(page).toHaveURL(/ngram=2/);
+  // record the base column's status changes: the click must start a new run of the pair
+  await page.evaluate(() => {
+    const el = document.querySelector('[data-testid="base-output"]')!;
+    const w = window as unknown as { baseStatuses: string[] };
+    w.baseStatuses = [];
+    new MutationObserver(() => w.baseStatuses.push(el.getAttribute('data-status') ?? '')).observe(el, { attributes: true, attributeFilter: ['data-status'] });
+  });
+  await paper.click();
+  await expect(penalty).toHaveValue('1');
+  await expect(ngram).toHaveValue('0');
+  await expect(paper).toHaveAttribute('aria-pressed', 'true');
+  await expect(page).toHaveURL(/rep=1(&|$)/);
+  await expect(page).toHaveURL(/ngram=0/);
+  // a live change: the pair is generated again (the base too: it depends on the penalty)
+  await expect.poll(() => page.evaluate(() => (window as unknown as { baseStatuses: string[] }).baseStatuses))
+    .toContain('running');
+  await expect(guided(page)).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  await expect(base(page)).toHaveAttribute('data-status', 'done');
+});
+
 test('a model file that fails to load is named, and Retry recovers', async ({ page }) => {
   let fail = true;
   let failed = '';
