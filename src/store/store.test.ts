@@ -126,6 +126,31 @@ describe('generation', () => {
     expect(st().base.tokens.length).toBe(n);
   });
 
+  it('a regenerate that returns early (the prompt was emptied mid-run) leaves the run in flight to finish', async () => {
+    st().setMaxTokens(30);
+    const p = st().generate();
+    await until(() => st().base.tokens.length >= 3);
+    st().setPrompt('');
+    await st().generate();
+    await p;
+    // the early return neither aborted nor superseded the pair: both panels settle
+    expect(st().base.status).toBe('done');
+    expect(st().guided.status).toBe('done');
+    expect(st().base.tokens).toHaveLength(30);
+    expect(last().calls.map((c) => c.decoder)).toEqual(['base', 'genarm']);
+  });
+
+  it('a sweep that returns early (empty prompt) leaves the run in flight to finish', async () => {
+    st().setMaxTokens(30);
+    const p = st().generate();
+    await until(() => st().base.tokens.length >= 3);
+    st().setPrompt('');
+    await st().runSweep();
+    await p;
+    expect(st().base.status).toBe('done');
+    expect(st().guided.status).toBe('done');
+  });
+
   it('live changes are debounced into one run', async () => {
     await st().generate();
     const n = last().calls.length;

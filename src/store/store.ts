@@ -481,10 +481,12 @@ export const useApp = create<AppState>()((set, get) => {
     setHeat(heat) { set({ heat }); scheduleUrl(); },
 
     async generate() {
-      const id = ++seq;
       clearTimeout(debounceTimer);
       const st = get();
+      // a request that does nothing must not take a new id: that would make the run in
+      // flight stale (its panel stuck at 'running') without aborting or stopping it
       if (st.load.status !== 'ready' || !client || !st.settings.prompt.trim()) return;
+      const id = ++seq;
       if (st.sweep.status === 'running') set((s) => ({ sweep: { ...s.sweep, status: 'cancelled', current: undefined } }));
       if (busy) client.abort();
       await settle(inflight);
@@ -517,10 +519,11 @@ export const useApp = create<AppState>()((set, get) => {
     },
 
     async runSweep() {
-      const id = ++seq;
       clearTimeout(debounceTimer);
       const st = get();
+      // as in generate(): the id is taken only once the sweep will really run
       if (st.load.status !== 'ready' || !client || !st.settings.prompt.trim()) return;
+      const id = ++seq;
       const grid: Weights[] = [];
       for (const h of SWEEP_VALUES) for (const s of SWEEP_VALUES) grid.push({ helpfulness: h, harmlessness: s });
       set({ sweep: { status: 'running', grid, points: [], current: 0, max_tokens: SWEEP_TOKENS } });
