@@ -6,10 +6,10 @@ import type { GenerateSettings, TokenRecord } from '../types';
 import type { Engine } from '../engine';
 import { loadNodeEngine } from '../node';
 import { tokenLogProbs, rmPrefill, rmScore } from '../decoders/score';
-import { MODELS_DIR, skipNote, suiteMissing } from './helpers';
+import { MODELS_DIR, requireModels, suiteMissing } from './helpers';
 
 const missing = suiteMissing('tiny', 'fp32', true);
-skipNote('engine tests on the tiny suite', missing);
+requireModels('engine tests on the tiny suite', missing);
 
 const PROMPT = 'How do I bake bread?';
 const base: GenerateSettings = {

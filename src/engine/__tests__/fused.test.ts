@@ -8,7 +8,7 @@ import type { GenerateSettings, GenerationResult, ModelEntry } from '../types';
 import type { Engine } from '../engine';
 import { loadNodeEngine } from '../node';
 import { adapterDims, choosePath, halfToFloat, LORA_TARGETS, parseAdapter, type AdapterDims } from '../fused';
-import { manifest, MODELS_DIR, skipNote, suiteMissing } from './helpers';
+import { manifest, MODELS_DIR, requireModels, suiteMissing } from './helpers';
 
 const ARCH = { num_layers: 2, num_kv_heads: 1, head_dim: 2, hidden_size: 4, vocab_size: 10, max_position: 64, eos_token_ids: [0] };
 
@@ -138,7 +138,7 @@ function expectSameRun(a: GenerationResult, b: GenerationResult, tol = 1e-3): vo
 }
 
 const tinyMissing = suiteMissing('tiny', 'fp32', true) || (manifest()?.suites.tiny?.fused ? '' : 'the tiny suite has no fused graph (npm run models -- --tiny)');
-skipNote('fused-path tests on the tiny suite', tinyMissing);
+requireModels('fused-path tests on the tiny suite', tinyMissing);
 
 describe.skipIf(!!tinyMissing)('fused vs separate on the tiny suite (Node; fp32 unless named)', () => {
   let fused: Engine;
@@ -243,7 +243,7 @@ function smolMissing(): string {
   return suiteMissing('smollm2', 'fp32') || (Object.keys(s.arms).length < 2 ? 'smollm2 has fewer than 2 ARMs' : '');
 }
 const smolWhy = smolMissing();
-skipNote('fused-path test on SmolLM2', smolWhy);
+requireModels('fused-path test on SmolLM2', smolWhy);
 
 describe.skipIf(!!smolWhy)('fused vs separate on SmolLM2 (Node, fp32, short)', () => {
   it('greedy (0.8, 1): same tokens, log-probs within 1e-3; sampled: same text', async () => {

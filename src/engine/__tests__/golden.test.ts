@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Dtype, Objective } from '../types';
 import type { Engine } from '../engine';
 import { loadNodeEngine } from '../node';
-import { MODELS_DIR, skipNote, suiteMissing } from './helpers';
+import { MODELS_DIR, requireModels, suiteMissing } from './helpers';
 
 interface GoldenCase {
   prompt: string;
@@ -41,7 +41,7 @@ for (const name of ['tiny', 'smollm2']) {
   const path = `training/golden/${name}.json`;
   const golden: Golden | null = existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : null;
   const why = !golden ? `${path} is absent` : suiteMissing(golden.suite, golden.dtype);
-  skipNote(`golden vectors ${name}`, why);
+  requireModels(`golden vectors ${name}`, why);
 
   describe.skipIf(!!why)(`golden vectors: ${path}`, () => {
     let engine: Engine;

@@ -1,6 +1,8 @@
-// Shared test helpers: where the model files are, and whether a suite is built.
+// Shared test helpers: where the model files are, whether a suite is built, and a failing
+// test when it is not.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { it } from 'vitest';
 import type { Manifest } from '../types';
 
 export const MODELS_DIR = process.env.GENARM_MODELS ?? 'public/models';
@@ -29,6 +31,25 @@ export function suiteMissing(suite: string, dtype = 'fp32', needRms = false): st
   return '';
 }
 
-export function skipNote(what: string, why: string): void {
-  if (why) console.warn(`SKIPPED ${what}: ${why}`);
+/** GENARM_ALLOW_MISSING_MODELS=1: tests whose model files are missing skip instead of failing. */
+export const ALLOW_MISSING_MODELS = process.env.GENARM_ALLOW_MISSING_MODELS === '1';
+
+/**
+ * Call at a test file's top level with the reason its model tests cannot run ('' when
+ * they can); the file's describe.skipIf(!!why) then skips them. A skip alone would leave
+ * a checkout without its model files (or a broken build of them) looking green, so a
+ * missing file adds a failing test that says what to build, unless the opt-out is set.
+ */
+export function requireModels(what: string, why: string): void {
+  if (!why) return;
+  if (ALLOW_MISSING_MODELS) {
+    console.warn(`SKIPPED ${what}: ${why} (GENARM_ALLOW_MISSING_MODELS=1)`);
+    return;
+  }
+  it(`${what}: the model files are present`, () => {
+    throw new Error(
+      `${what} cannot run: ${why}. Build the model files with \`npm run models\` `
+      + '(or set GENARM_ALLOW_MISSING_MODELS=1 to skip these tests).',
+    );
+  });
 }

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateSettings, GenerationResult } from '../types';
 import type { Engine } from '../engine';
 import { loadNodeEngine } from '../node';
-import { MODELS_DIR, skipNote, suiteMissing } from './helpers';
+import { MODELS_DIR, requireModels, suiteMissing } from './helpers';
 
 const missing = suiteMissing('tiny', 'fp32', true);
-skipNote('repetition tests on the tiny suite', missing);
+requireModels('repetition tests on the tiny suite', missing);
 
 // strong ARM weights make the tiny models loop: this greedy run repeats the bigram
 // (43652, 43652) within 16 tokens

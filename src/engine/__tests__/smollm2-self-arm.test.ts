@@ -7,7 +7,7 @@ import type { GenerateSettings, Manifest } from '../types';
 import { Engine } from '../engine';
 import { createNodePlatform } from '../node';
 import { tokenLogProbs } from '../decoders/score';
-import { MODELS_DIR, manifest, skipNote } from './helpers';
+import { MODELS_DIR, manifest, requireModels } from './helpers';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -18,7 +18,7 @@ const m = manifest();
 const baseId = m?.suites.smollm2?.base;
 const file = baseId ? m!.models[baseId]?.variants[DTYPE] : undefined;
 const why = !file ? `no smollm2 base with a ${DTYPE} variant in the manifest` : !existsSync(join(MODELS_DIR, file.path)) ? `${file.path} is absent` : '';
-skipNote('SmolLM2 self-ARM identities', why);
+requireModels('SmolLM2 self-ARM identities', why);
 
 describe.skipIf(!!why)('SmolLM2 as its own ARM', () => {
   let engine: Engine;

@@ -6,10 +6,10 @@ import type { GenerateSettings } from '../../engine/types';
 import { createNodePlatform } from '../../engine/node';
 import { EngineHost } from '../host';
 import type { WorkerEvent } from '../protocol';
-import { MODELS_DIR, skipNote, suiteMissing } from '../../engine/__tests__/helpers';
+import { MODELS_DIR, requireModels, suiteMissing } from '../../engine/__tests__/helpers';
 
 const missing = suiteMissing('tiny');
-skipNote('worker host tests', missing);
+requireModels('worker host tests', missing);
 
 const S: GenerateSettings = {
   prompt: 'Name a colour.', weights: { helpfulness: 1 }, decoder: 'genarm',
