@@ -7,7 +7,7 @@ import type { Objective } from '../types';
 import { createRng } from '../prng';
 import { disposeCache, sharedView } from '../kv-cache';
 import { prefill, weighted, type DecodeContext, type DecodeOutcome } from './context';
-import { sampleLoop } from './sample-loop';
+import { decodeWithGenarmChoice } from './genarm-choice';
 import { annotateWithArms, rmPrefill, rmScore } from './score';
 
 export async function decodeBestOfN(ctx: DecodeContext): Promise<DecodeOutcome> {
@@ -20,7 +20,7 @@ export async function decodeBestOfN(ctx: DecodeContext): Promise<DecodeOutcome> 
     for (let i = 0; i < n; i++) {
       ctx.onStatus(`Best-of-${n}: sample ${i + 1} of ${n}`);
       const state = { lm: ctx.base, cache: sharedView(prompt.cache), last: prompt.last };
-      const out = await sampleLoop(ctx, { base: state, arms: [] }, { rng: createRng(s.seed, i), stream: false, startedAt: i === 0 ? startedAt : performance.now() });
+      const out = await decodeWithGenarmChoice(ctx, { base: state, arms: [] }, { rng: createRng(s.seed, i), stream: false, startedAt: i === 0 ? startedAt : performance.now() });
       if (out.finish_reason === 'abort') return { ...out, tokens: [], ids: [], text: '' };
       samples.push(out);
     }

@@ -3,7 +3,7 @@
 import type { Objective } from '../types';
 import { createRng } from '../prng';
 import { prefillAll, type DecodeContext, type DecodeOutcome } from './context';
-import { sampleLoop } from './sample-loop';
+import { decodeWithGenarmChoice } from './genarm-choice';
 
 export async function decodeGenarm(ctx: DecodeContext): Promise<DecodeOutcome> {
   const s = ctx.settings;
@@ -14,7 +14,7 @@ export async function decodeGenarm(ctx: DecodeContext): Promise<DecodeOutcome> {
     .filter((a) => a.alpha !== 0 || s.score_arms);
   const startedAt = performance.now();
   const [base, ...armStates] = await prefillAll(ctx, [ctx.base, ...run.map((a) => ctx.arms[a.objective]!)]);
-  return sampleLoop(
+  return decodeWithGenarmChoice(
     ctx,
     { base, arms: run.map((a, i) => ({ ...a, state: armStates[i] })) },
     { rng: createRng(s.seed), stream: true, startedAt },
