@@ -5,7 +5,7 @@ import { defineConfig } from '@playwright/test';
 
 const PORT = Number(process.env.E2E_PORT ?? 4173);
 const BASE = `http://127.0.0.1:${PORT}`;
-// BROWSER-NOTES.md: Playwright cannot download a browser here; each project repeats these.
+// docs/BROWSER.md: Playwright cannot download a browser here; each project repeats these.
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 const root = import.meta.dirname;
 
 // Cross-origin isolation makes SharedArrayBuffer available, which multi-threaded
-// onnxruntime-web WASM needs (BROWSER-NOTES.md). Both servers must send it.
+// onnxruntime-web WASM needs (docs/BROWSER.md). Both servers must send it.
 const isolation = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',

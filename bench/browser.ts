@@ -13,7 +13,7 @@ import type { Harness } from '../src/harness/engine-harness';
 import { ALL_SUITE, benchSettings, PROMPTS, runRecord, suiteId, WARMUP_PROMPT, type BenchConfig, type RunRecord } from './common';
 
 export const CHROMIUM = '/usr/bin/chromium';
-// BROWSER-NOTES.md; ForceEagerMeasureMemory makes measureUserAgentSpecificMemory answer at once
+// docs/BROWSER.md; ForceEagerMeasureMemory makes measureUserAgentSpecificMemory answer at once
 export const CHROMIUM_ARGS = [
   '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--enable-blink-features=ForceEagerMeasureMemory',

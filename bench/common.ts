@@ -12,7 +12,7 @@ export interface BenchConfig {
   settings: Pick<GenerateSettings, 'decoder' | 'weights'> & Partial<GenerateSettings>;
   /** model forwards per generated token, in words */
   cost: string;
-  /** GenARM with the fused graph (issue 7: base + ARMs as rows of one batch); default separate graphs */
+  /** GenARM with the fused graph (src/engine/fused.ts: base + ARMs as rows of one batch); default separate graphs */
   path?: 'fused' | 'separate';
 }
 

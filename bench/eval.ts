@@ -1,6 +1,6 @@
 // npm run eval [-- --full] [--n N] [--tokens N] [--suite smollm2] [--dtype q8|fp32|q4] [--rm-dtype D] [--out PATH]
 //
-// Alignment quality on held-out prompts (issue 6). For each weight setting of the two
+// Alignment quality on held-out prompts (docs/METHOD.md, "Evaluation"). For each weight setting of the two
 // ARMs (helpfulness, harmlessness), and for ARGS and Best-of-N at matched compute:
 //  - mean rewards from the independent trajectory-level reward models (rm-helpfulness,
 //    rm-harmlessness), never the ARMs that guided;

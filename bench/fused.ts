@@ -2,7 +2,7 @@
 //                        [--node-dtypes q8,q4] [--wasm-dtypes q8] [--no-node] [--no-browser] [--no-build]
 //                        [--models DIR] [--tag NAME]
 //
-// Issue 7: one pass for all models. In the same run, on the same prompts and seeds,
+// The fused path (src/engine/fused.ts): one pass for all models. In the same run, on the same prompts and seeds,
 // per-token latency of
 //   base       the base graph alone (separate path, no ARM runs)
 //   separate   base + 2 ARMs as three graphs stepped in lockstep

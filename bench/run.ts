@@ -61,7 +61,7 @@ const maxTokens = Number(args.tokens ?? (full ? 64 : 32));
 const suite = args.suite!;
 const modelsDir = resolve(args.models!);
 const rawManifest = readManifestFile(modelsDir);
-// the fused configuration needs a suite with a fused graph (issue 7); the tiny suite may lack it
+// the fused configuration needs a suite with a fused graph (src/engine/fused.ts); the tiny suite may lack it
 const only = args.configs?.split(',');
 const configs: BenchConfig[] = (only ? [...CONFIGS, ...FULL_EXTRA].filter((c) => only.includes(c.id)) : full ? [...CONFIGS, ...FULL_EXTRA] : CONFIGS).filter(
   (c) => c.path !== 'fused' || !!rawManifest.suites[suite]?.fused,

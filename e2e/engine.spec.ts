@@ -84,7 +84,7 @@ test.describe('engine in the browser (tiny suite)', () => {
     if (placed.length) expect(placed.join('\n')).toMatch(/WebGpuExecutionProvider/);
   });
 
-  test('the fused graph (issue 7) runs here with the same tokens as separate graphs', async ({ page }, info) => {
+  test('the fused graph runs here with the same tokens as separate graphs', async ({ page }, info) => {
     const fused = JSON.parse(readFileSync(MANIFEST, 'utf8')).suites?.tiny?.fused;
     test.skip(!fused?.variants?.fp32, 'the tiny suite has no fused graph (npm run models)');
     const backend = info.project.name === 'webgpu' ? 'webgpu' : 'wasm';

@@ -1,4 +1,4 @@
-// Experiment (issue 7): onnxruntime-web's WASM backend under Node, one decode step
+// Experiment (the fused path, src/engine/fused.ts): onnxruntime-web's WASM backend under Node, one decode step
 // (64 cached tokens), median of interleaved rounds: the base graph (1 row), the fused
 // graph with adapters as inputs (1 and 3 rows) and with adapters as initializers (3 rows;
 // bench/experiments/mk-fused-init.py). Inputs are copied into the WASM heap at every run;

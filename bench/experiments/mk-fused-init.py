@@ -1,4 +1,4 @@
-"""Experiment (issue 7): the fused fp32 graph with its LoRA inputs turned into initializers
+"""Experiment (the fused path, src/engine/fused.ts): the fused fp32 graph with its LoRA inputs turned into initializers
 (random values, 3 rows fixed), to measure what feeding adapters as inputs costs on WASM.
   .venv/bin/python bench/experiments/mk-fused-init.py  -> .cache/fused_init.onnx"""
 import numpy as np

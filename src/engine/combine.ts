@@ -1,4 +1,4 @@
-// GenARM's guided next-token scores (GENARM.md, eq. 7, multi-objective form):
+// GenARM's guided next-token scores (docs/METHOD.md, eq. 7, multi-objective form):
 //   log_softmax(base) + sum_i alpha_i * log_softmax(arm_i)
 // Sampling from softmax of this at temperature 1 is the paper's distribution.
 

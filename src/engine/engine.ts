@@ -47,7 +47,7 @@ export interface LoadOptions {
   /** one warm-up step per model (compiles WebGPU shaders before the first token) */
   warmup?: boolean;
   /**
-   * 'auto' (default): the fused graph (base + ARMs as rows of one batch, issue 7) when the
+   * 'auto' (default): the fused graph (base + ARMs as rows of one batch, fused.ts) when the
    * suite has one and every ARM is an adapter of its base, else separate graphs.
    * 'fused' / 'separate' force a path (tests, bench); 'fused' where it cannot run throws.
    */

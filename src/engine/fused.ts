@@ -1,4 +1,4 @@
-// One pass for all models (issue 7): the base and every ARM that is a LoRA adapter of
+// One pass for all models (the fused path): the base and every ARM that is a LoRA adapter of
 // it run as rows of one batched graph that holds the base weights once. Row 0 is the
 // base (zero adapter), row i the i-th ARM of `suite.fused.rows`; each row keeps its own
 // KV cache (the adapters change K and V), stacked along the batch dim of one cache.

@@ -93,7 +93,7 @@ const F16: readonly Dtype[] = ['fp16', 'q4f16'];
 
 /**
  * Dtypes to try on a backend, best first: the manifest's measured preference, then
- * the rest. f16 dtypes only where the GPU has shader-f16 (BROWSER-NOTES: without it
+ * the rest. f16 dtypes only where the GPU has shader-f16 (docs/BROWSER.md: without it
  * the JSEP build silently returns zeros).
  */
 export function dtypePreference(m: Manifest, backend: 'webgpu' | 'wasm' | 'node', shaderF16 = false): Dtype[] {

@@ -1,6 +1,6 @@
 // Logits processors in the transformers.js style: small functions that rewrite a row
-// of scores in place, applied in order. They act on the guided scores (eq. 7 of
-// GENARM.md), so the penalties, truncation and temperature apply to the combined
+// of scores in place, applied in order. They act on the guided scores (eq. 7 in
+// docs/METHOD.md), so the penalties, truncation and temperature apply to the combined
 // distribution.
 import { softmax, sortedIndicesDesc } from './math';
 

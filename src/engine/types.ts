@@ -26,7 +26,7 @@ export interface ModelArch {
   intermediate_size?: number;
 }
 
-/** LoRA adapter of a base model, for the fused (issue 7) path. */
+/** LoRA adapter of a base model, for the fused path (fused.ts). */
 export interface AdapterEntry {
   /** model id of the base this adapter was trained on */
   base: string;
@@ -69,7 +69,7 @@ export interface ModelSuite {
   base: string;
   arms: Partial<Record<Objective, string>>;
   rms: Partial<Record<Objective, string>>;
-  /** optional fused graph (issue 7): one batched graph for base + all ARMs */
+  /** optional fused graph (the fused path, fused.ts): one batched graph for base + all ARMs */
   fused?: { variants: Partial<Record<Dtype, ManifestFile>>; rows: string[]; inputs?: string };
 }
 
@@ -91,7 +91,7 @@ export interface BackendInfo {
   /** why this backend/dtype was chosen, in words, e.g. "no WebGPU adapter: WASM, 2 threads" */
   reason: string;
   threads?: number;
-  /** 'fused' when base + ARMs run as rows of one batched graph (issue 7) */
+  /** 'fused' when base + ARMs run as rows of one batched graph (the fused path, fused.ts) */
   path?: 'fused' | 'separate';
 }
 

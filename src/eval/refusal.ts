@@ -1,4 +1,4 @@
-// Refusal classifier for the alignment evaluation (issue 6): a documented string match,
+// Refusal classifier for the alignment evaluation (bench/eval.ts): a documented string match,
 // no model. Two rules:
 //
 // 1. `xstest`: the XSTest paper's string match (Röttger et al. 2024,

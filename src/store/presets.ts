@@ -1,4 +1,4 @@
-// Example prompts and the reference weight pairs of GENARM.md.
+// Example prompts and the paper's reference weight pairs (docs/METHOD.md, "Decoding (eq. 7)").
 import type { Weights } from './types';
 
 export interface PromptPreset {

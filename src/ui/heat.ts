@@ -1,5 +1,6 @@
 // The token heatmap's numbers and colours: a diverging red-white-green scale of the
-// reward shift log pi_r - log pi_base (GENARM.md: the change preference training made).
+// reward shift log pi_r - log pi_base (docs/METHOD.md, "The reward colours": the change
+// preference training made).
 import type { Objective, TokenRecord } from '../engine/types';
 import type { HeatMode, Weights } from '../store/types';
 

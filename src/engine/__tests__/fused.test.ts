@@ -1,4 +1,4 @@
-// The fused path (issue 7): base and ARMs as rows of one batched graph must give the
+// The fused path (src/engine/fused.ts): base and ARMs as rows of one batched graph must give the
 // same per-token records and seeded outputs as the separate graphs. Adapter parsing
 // and the path choice are checked on synthetic data; the engines on the tiny suite
 // (fp32: the fused graph computes W x + B A x where the separate ARM has the merged

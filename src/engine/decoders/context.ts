@@ -16,7 +16,7 @@ export interface DecodeContext {
   tokenizer: ChatTokenizer;
   settings: ResolvedSettings;
   promptIds: number[];
-  /** a whole model, or a row of the fused graph (issue 7) */
+  /** a whole model, or a row of the fused graph (fused.ts) */
   base: StepModel;
   arms: Partial<Record<Objective, StepModel>>;
   /** trajectory RMs; loaded by the engine before ARGS / Best-of-N run */
