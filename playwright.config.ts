@@ -1,4 +1,5 @@
-// Playwright e2e in Debian's Chromium against the production build (vite build + preview).
+// Playwright e2e in Debian's Chromium against the production build in its test mode
+// (vite build --mode e2e + preview).
 // Two projects: 'webgpu' (--enable-unsafe-webgpu: SwiftShader, slow; tiny models only) and
 // 'wasm' (no flag: navigator.gpu.requestAdapter() returns null, the natural fallback case).
 import { defineConfig } from '@playwright/test';
@@ -27,7 +28,8 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   webServer: {
-    command: `npx vite build && npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+    // --mode e2e: the test build, with the engine harness page and the worker's test hooks (vite.config.ts)
+    command: `npx vite build --mode e2e && npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: BASE,
     reuseExistingServer: !process.env.CI,
     timeout: 240_000,

@@ -11,7 +11,14 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
-export default defineConfig({
+/**
+ * The test build (`vite build --mode e2e`): what Playwright (playwright.config.ts) and the
+ * browser benchmark (bench/browser.ts) run. Only it carries the engine harness page and
+ * honours the worker's test hooks (src/worker/engine.worker.ts); `vite build` ships neither.
+ */
+const TEST_MODE = 'e2e';
+
+export default defineConfig(({ mode }) => ({
   plugins: [react()],
   server: { headers: isolation },
   preview: { headers: isolation },
@@ -24,9 +31,9 @@ export default defineConfig({
     rollupOptions: {
       input: {
         main: resolve(root, 'index.html'),
-        // engine-only page for the Playwright engine test (e2e/engine.spec.ts)
-        harness: resolve(root, 'e2e/engine-harness.html'),
+        // engine-only page for the Playwright engine test (e2e/engine.spec.ts) and the bench
+        ...(mode === TEST_MODE ? { harness: resolve(root, 'e2e/engine-harness.html') } : {}),
       },
     },
   },
-});
+}));

@@ -1,4 +1,4 @@
-// The browser half of the benchmark: a production build of the engine harness page
+// The browser half of the benchmark: a test-mode production build of the engine harness page
 // (e2e/engine-harness.html, the real worker) served by a small static server with
 // cross-origin isolation, driven in Debian's Chromium on WASM. Each configuration
 // runs in a fresh browser context (its own renderer process, worker and WASM heap),
@@ -24,11 +24,13 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.svg': 'image/svg+xml', '.onnx': 'application/octet-stream',
 };
 
-/** Build the app (harness page included) into outDir with Vite, without copying public/ (the models). */
+/** Build the app in its test mode (harness page included) into outDir with Vite, without copying public/ (the models). */
 export async function buildWeb(outDir: string): Promise<void> {
   const { build } = await import('vite');
   await build({
     configFile: resolve('vite.config.ts'),
+    // the test build (vite.config.ts, TEST_MODE): only it has the harness page
+    mode: 'e2e',
     logLevel: 'warn',
     build: { outDir, emptyOutDir: true, copyPublicDir: false },
   });

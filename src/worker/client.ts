@@ -78,7 +78,7 @@ export class EngineClient {
     if (this.current !== null) this.send({ type: 'abort', requestId: this.current });
   }
 
-  /** Test hook (e2e): destroy the worker's WebGPU device to exercise the WASM fallback. */
+  /** Test hook: destroy the worker's WebGPU device to exercise the WASM fallback (only the e2e test build's worker obeys). */
   debugLoseGpu(): void {
     this.send({ type: 'debug', action: 'lose-gpu' });
   }

@@ -19,7 +19,9 @@ const host = new EngineHost(
 );
 
 self.addEventListener('message', (ev: MessageEvent<WorkerRequest>) => {
-  if (ev.data.type === 'debug' && ev.data.action === 'lose-gpu') {
+  // a test hook, honoured only in the test build (vite build --mode e2e, vite.config.ts):
+  // Vite replaces MODE with a constant, so other builds drop this branch; their host ignores 'debug'
+  if (import.meta.env.MODE === 'e2e' && ev.data.type === 'debug' && ev.data.action === 'lose-gpu') {
     loseGpuDevice().then((m) => post({ type: 'notice', message: m }));
     return;
   }

@@ -40,7 +40,7 @@ export class EngineHost {
       case 'abort':
         return this.abort(req);
       case 'debug':
-        return Promise.resolve(); // handled by the worker entry, which owns the GPU device
+        return Promise.resolve(); // handled by the worker entry in the test build (it owns the GPU device); else ignored
     }
   }
 

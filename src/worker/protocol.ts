@@ -26,7 +26,7 @@ export interface LoadRequest {
 export interface GenerateRequest { type: 'generate'; requestId: number; settings: GenerateSettings }
 export interface AbortRequest { type: 'abort'; requestId: number }
 
-/** Test hook: destroy the WebGPU device to exercise the fallback to WASM (e2e only). */
+/** Test hook: destroy the WebGPU device to exercise the fallback to WASM (the e2e test build only: engine.worker.ts). */
 export interface DebugRequest { type: 'debug'; action: 'lose-gpu' }
 
 export type WorkerRequest = LoadRequest | GenerateRequest | AbortRequest | DebugRequest;
