@@ -140,7 +140,8 @@ export function HeatTokens({ run }: { run: PanelRun }) {
     harmlessness: run.settings?.weights.harmlessness ?? uiWeights.harmlessness,
   };
   const tokens = run.tokens;
-  const values = useMemo(() => tokens.map((t) => heatValue(t, mode, weights)), [tokens, mode, weights.helpfulness, weights.harmlessness]); // eslint-disable-line react-hooks/exhaustive-deps
+  // keyed on the two numbers, not the weights object, which is new on every render
+  const values = useMemo(() => tokens.map((t) => heatValue(t, mode, weights)), [tokens, mode, weights.helpfulness, weights.harmlessness]);
   const domain = heatDomain(values);
   const [active, setActive] = useState<number | null>(null);
   const [pinned, setPinned] = useState(false);
