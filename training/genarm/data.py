@@ -9,6 +9,12 @@ helpfulness-extra: helpfulness + XSTest completions on safe prompts (compliance
 helpfulness-long: helpfulness with responses cut at 192 tokens instead of 96 (44% of
               the HH helpful pairs have a side longer than 96, 15% longer than 192):
               the length ablation, same pairs and split.
+harmlessness-v2: harmlessness + pairs that teach the ARM to tell prompts apart: XSTest
+              completions on safe prompts (compliance preferred, source xstest-safe) and the
+              on-policy pairs of genarm.onpolicy (benign prompts: the base's answer over the
+              ARM's own deflection; harmful prompts: the ARM's decline over the base's
+              compliance), read from training/artefacts/onpolicy-harmlessness.jsonl.gz.
+              Split with the harmlessness key: the same HH held-out pairs.
 
 Rules (../shared/data/README.md, issue 3):
 - drop pairs with identical sides or different prompts on the two sides; dedupe;
@@ -39,10 +45,10 @@ HELDOUT_PCT = 10
 MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
 MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
 SYSTEM = None  # the template's own default system prompt is used
-DATA_VERSION = "3"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long)
+DATA_VERSION = "4"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2)
 # the held-out split is a hash of "<key>:<first user turn>"; a data set that extends an
 # objective hashes with that objective's key, so the two share their held-out prompts
-SPLIT_KEY = {"helpfulness-extra": "helpfulness", "helpfulness-long": "helpfulness"}
+SPLIT_KEY = {"helpfulness-extra": "helpfulness", "helpfulness-long": "helpfulness", "harmlessness-v2": "harmlessness"}
 RESPONSE_CAP = {"helpfulness-long": 192}  # data sets whose responses are cut elsewhere than MAX_RESPONSE_TOKENS
 
 
@@ -153,6 +159,17 @@ def oasst_pairs() -> list[dict]:
     return out
 
 
+def onpolicy_pairs() -> list[dict]:
+    """genarm.onpolicy's pairs (committed); none when that file is absent."""
+    import gzip as _gz
+    from .paths import ARTEFACTS
+    path = ARTEFACTS / "onpolicy-harmlessness.jsonl.gz"
+    if not path.exists():
+        return []
+    with _gz.open(path, "rt") as f:
+        return [{**json.loads(line), "messages_r": None} for line in f]
+
+
 # ---------------------------------------------------------------- eval prompts
 def eval_prompts() -> set[str]:
     s: set[str] = set()
@@ -245,6 +262,8 @@ def build(tok=None, force: bool = False) -> dict:
         # Split with the helpfulness key (SPLIT_KEY), so its HH part has helpfulness's held-out pairs.
         "helpfulness-extra": helpful + xstest_pairs(unsafe=False) + oasst_pairs(),
         "helpfulness-long": helpful,
+        "harmlessness-v2": hh_pairs(["harmless-base-test.jsonl.gz"], "hh-harmless") + xstest_pairs(unsafe=True)
+        + [{**p, "source": "xstest-safe"} for p in xstest_pairs(unsafe=False)] + onpolicy_pairs(),
     }
     outdir.mkdir(parents=True, exist_ok=True)
     counts_all = {"heldout_pct": HELDOUT_PCT, "max_prompt_tokens": MAX_PROMPT_TOKENS,

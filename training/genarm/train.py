@@ -227,6 +227,9 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--full-top", type=int, default=0, help="instead of LoRA, fully fine-tune the top N "
                     "layers and the final norm; the frozen layers below run once, their output is cached")
+    ap.add_argument("--no-cache-frozen", dest="cache_frozen", action="store_false",
+                    help="with LoRA on the top layers only, run the frozen layers below at every step "
+                    "instead of caching their output once")
     ap.add_argument("--data", default=None, help="training pairs (default: the objective's own); e.g. "
                     "helpfulness-extra. Held-out accuracy is always on the objective's held-out pairs, "
                     "so runs on different data compare on the same pairs")
@@ -263,6 +266,11 @@ def main(argv=None):
         cached_states(model, train, held, start, pad_id, CHECKPOINTS / f"states-{data}-from{start}.pt")
     else:
         model.freeze_base()
+        if lora["lora_layers"] and args.cache_frozen:
+            # LoRA on the top N layers only: the layers below are the base's, frozen, so their
+            # output is computed once and cached exactly as for --full-top
+            start = model.cfg.num_layers - lora["lora_layers"]
+            cached_states(model, train, held, start, pad_id, CHECKPOINTS / f"states-{data}-from{start}.pt")
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
@@ -277,8 +285,17 @@ def main(argv=None):
     ckdir.mkdir(parents=True, exist_ok=True)
     ck = ckdir / "ckpt.pt"
     step, t_used, log = 0, 0.0, []
+    # what a checkpoint must have been made with to be resumed (nanoGPT checks its model args the same way)
+    run_args = {k: getattr(args, k) for k in ("kind", "objective", "max_pairs", "micro", "batch", "lr", "beta",
+                                              "seed", "lora_layers", "epochs", "full_top", "data")}
+    run_args.update(train_pairs=len(train), lora=lora, beta_used=beta)
     if ck.exists():
         state = torch.load(ck, weights_only=False)
+        saved = state.get("args")
+        if saved != run_args:
+            diff = {k: (saved.get(k) if saved else None, v) for k, v in run_args.items() if not saved or saved.get(k) != v}
+            raise SystemExit(f"[{name}] {ck} was made with other arguments (saved, now): {diff}; "
+                             f"delete {ckdir} or pass --name to start a new run")
         model.load_state_dict({k: v.to(args.device) for k, v in state["trainable"].items()}, strict=False)
         opt.load_state_dict(state["opt"])
         step, t_used, log = state["step"], state["t_used"], state["log"]
@@ -321,7 +338,7 @@ def main(argv=None):
         if step % 4 == 0 or step == total_steps:
             trainable = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
             torch.save({"trainable": trainable, "opt": opt.state_dict(), "step": step, "t_used": t_used,
-                        "log": log}, ck.with_suffix(".tmp"))
+                        "log": log, "args": run_args}, ck.with_suffix(".tmp"))
             os.replace(ck.with_suffix(".tmp"), ck)
 
     ev_pairs = held if not args.eval_pairs else held[: args.eval_pairs]
@@ -336,6 +353,8 @@ def main(argv=None):
         rest = [p for p in own_held if p["source"] not in sources]
         if rest:  # the added sources' own held-out pairs, reported apart
             extra["heldout_added_sources"] = evaluate(model, args.kind, rest, pad_id, beta)
+        extra["heldout_by_source"] = {src: evaluate(model, args.kind, [p for p in own_held if p["source"] == src],
+                                                    pad_id, beta) for src in sorted({p["source"] for p in own_held})}
         if response_cap(data) != response_cap(args.objective):  # the same pairs, cut where this data cuts them
             extra["heldout_own_cap"] = evaluate(model, args.kind, own_held, pad_id, beta)
         for k, v in extra.items():
