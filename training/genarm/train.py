@@ -3,9 +3,11 @@
 ARM  : loss = -log sigmoid(beta_r * (sum_t log pi_r(y_w,t|x,y_w,<t) - sum_t log pi_r(y_l,t|x,y_l,<t)))
        response tokens only, no reference model, no length normalisation.
 RM   : Bradley-Terry, loss = -log sigmoid(r(x,y_w) - r(x,y_l)), r = scalar head on the last token.
-Both : LoRA r=8, alpha=16, dropout 0.05 on q,k,v,o,gate,up,down of every layer (the RM also
-       trains its scalar head); AdamW lr 5e-4, weight decay 0.05, cosine schedule with warm-up,
-       effective batch 32 pairs, bf16 autocast on the CPU.
+Both : LoRA r=8, alpha=16, dropout 0.05 on q,k,v,o,gate,up,down, on every layer on a GPU (the
+       paper's setting) and on the top 12 of 30 layers on the CPU (LORA; --lora-layers), where the
+       frozen layers below run once per pair and their output is cached (--no-cache-frozen: not);
+       the RM also trains its scalar head; AdamW lr 5e-4, weight decay 0.05, cosine schedule with
+       warm-up, effective batch 32 pairs, bf16 autocast.
 
 The prompt of a pair is run once and its KV cache shared by the chosen and the rejected
 response (rows 0..b-1 chosen, b..2b-1 rejected): a third less compute than two full passes.
@@ -291,11 +293,7 @@ def main(argv=None):
     run_args.update(train_pairs=len(train), lora=lora, beta_used=beta)
     if ck.exists():
         state = torch.load(ck, weights_only=False)
-        saved = state.get("args")
-        if saved != run_args:
-            diff = {k: (saved.get(k) if saved else None, v) for k, v in run_args.items() if not saved or saved.get(k) != v}
-            raise SystemExit(f"[{name}] {ck} was made with other arguments (saved, now): {diff}; "
-                             f"delete {ckdir} or pass --name to start a new run")
+        check_resume(ck, state.get("args"), run_args)
         model.load_state_dict({k: v.to(args.device) for k, v in state["trainable"].items()}, strict=False)
         opt.load_state_dict(state["opt"])
         step, t_used, log = state["step"], state["t_used"], state["log"]
@@ -366,6 +364,15 @@ def main(argv=None):
         "epochs": args.epochs, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
         "max_prompt_tokens": MAX_PROMPT_TOKENS, "max_response_tokens": response_cap(data), "threads": args.threads, "log": log,
     })
+
+
+def check_resume(ck, saved: dict | None, run_args: dict) -> None:
+    """Refuse to resume a checkpoint made with other arguments (or before arguments were saved):
+    its optimizer state and step count belong to another run."""
+    if saved != run_args:
+        diff = {k: (saved.get(k) if saved else None, v) for k, v in run_args.items() if not saved or saved.get(k) != v}
+        raise SystemExit(f"{ck} was made with other arguments (saved, now): {diff}; "
+                         f"delete {Path(ck).parent} or pass --name to start a new run")
 
 
 def cached_states(model, train: list[dict], held: list[dict], start: int, pad_id: int, path) -> None:

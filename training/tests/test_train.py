@@ -183,3 +183,13 @@ def test_cached_frozen_states_score_like_the_full_pass(kind):
         below = n.startswith(tuple(f"layers.{i}." for i in range(start))) or n.startswith("embed_tokens.")
         got = p.grad is not None and p.grad.abs().sum() > 0
         assert got != below or (n.startswith("embed_tokens.") and kind == "arm"), n  # the tied lm head
+
+
+def test_resume_refuses_a_checkpoint_made_with_other_arguments(tmp_path):
+    from genarm.train import check_resume
+    args = {"kind": "arm", "lr": 5e-4, "train_pairs": 100}
+    check_resume(tmp_path / "ckpt.pt", dict(args), args)  # the same run resumes
+    with pytest.raises(SystemExit, match="lr"):
+        check_resume(tmp_path / "ckpt.pt", {**args, "lr": 1e-3}, args)
+    with pytest.raises(SystemExit, match="other arguments"):
+        check_resume(tmp_path / "ckpt.pt", None, args)  # saved before arguments were recorded
