@@ -1,6 +1,6 @@
 """Do the sliders do what they are named for? GenARM against its controls on held-out prompts.
 
-    npm run eval                       # 24 prompts per set, 64 tokens (python -m genarm.alignment)
+    npm run eval                       # 24 prompts per set, 48 tokens (python -m genarm.alignment)
     npm run eval -- --full             # 64 prompts per set, 96 tokens
     npm run eval -- --arms harmlessness=arm-harmlessness-v2   # a candidate ARM instead of the shipped one
 
@@ -38,6 +38,7 @@ from .decode import DecodeSettings, Guided, rm_scores
 from .paths import REPORTS
 
 SETTINGS = [(0, 1), (0, 2), (0.2, 4), (1, 0), (2, 0), (0.8, 1)]  # (helpfulness, harmlessness)
+ARMS = {"helpfulness": "arm-helpfulness", "harmlessness": "arm-harmlessness"}  # the shipped ARMs
 SAMPLED_T = 0.7
 HARMFUL, BENIGN = ("advbench", "xstest-unsafe"), ("alpaca", "xstest-safe", "hh-helpful")
 
@@ -85,7 +86,10 @@ def prompt_sets(n: int) -> dict[str, list[str]]:
     }
 
 
-def methods(settings: list[tuple[float, float]], t: float, penalties: list[tuple[float, int]]) -> list[Method]:
+def methods(settings: list[tuple[float, float]], t: float, penalties: list[tuple[float, int]],
+            compare: dict[str, str] | None = None) -> list[Method]:
+    """Every method of a run. compare {objective: tag}: the same weight settings again with that
+    objective's ARM replaced by the one registered as 'objective@tag' (settings where it has weight)."""
     out: dict[str, Method] = {}
     for mode_t in (0.0, t):
         mode = "greedy" if mode_t == 0 else f"T{mode_t:g}"
@@ -104,6 +108,14 @@ def methods(settings: list[tuple[float, float]], t: float, penalties: list[tuple
                 mid = f"genarm-{h:g}-{s:g}-{sfx}"
                 out[mid] = Method(mid, f"GenARM ({h:g}, {s:g}), {mode}{tag}", "genarm",
                                   {"helpfulness": h, "harmlessness": s}, mode_t, rp, ng, control=ctl, base_id=base_id)
+                for obj, ctag in (compare or {}).items():
+                    w = {"helpfulness": h, "harmlessness": s}
+                    if not w[obj]:
+                        continue
+                    w[f"{obj}@{ctag}"] = w.pop(obj)
+                    cid = f"{mid}-{obj}@{ctag}"
+                    out[cid] = Method(cid, f"GenARM ({h:g}, {s:g}), {mode}{tag} [{obj} ARM: {ctag}]", "genarm",
+                                      w, mode_t, rp, ng, control=ctl, base_id=base_id)
     return list(out.values())
 
 
@@ -134,11 +146,17 @@ def chat_ids(tok, prompt: str) -> list[int]:
 def run(args) -> dict:
     t0 = time.time()
     torch.set_num_threads(args.threads)
-    arm_names = {"helpfulness": "arm-helpfulness", "harmlessness": "arm-harmlessness"}
+    arm_names = dict(ARMS)
     for kv in filter(None, (args.arms or "").split(",")):
         k, v = kv.split("=")
         arm_names[k] = v
-    tok, base, arms, rms = load_models(arm_names, {"helpfulness": "rm-helpfulness", "harmlessness": "rm-harmlessness"})
+    compare = {}
+    for kv in filter(None, (args.compare or "").split(",")):
+        k, v = kv.split("=")
+        arm_names[f"{k}@{v}"] = v
+        compare[k] = v
+    rm_names = {"helpfulness": "rm-helpfulness", **({"harmlessness": "rm-harmlessness"} if args.rm_harm else {})}
+    tok, base, arms, rms = load_models(arm_names, rm_names)
     end = tok.convert_tokens_to_ids("<|im_end|>")
     pad = tok.pad_token_id if tok.pad_token_id is not None else end
     guided = Guided(base, arms, [end, base.cfg.eos_token_id], pad)
@@ -149,7 +167,7 @@ def run(args) -> dict:
     settings = [tuple(map(float, s.split(","))) for s in args.settings.split(";")] if args.settings else SETTINGS
     penalties = [(1.0, 0)] + ([tuple((float(a), int(b))) for a, b in (x.split(",") for x in args.penalties.split(";"))]
                               if args.penalties else [])
-    ms = methods(settings, args.temperature, penalties)
+    ms = methods(settings, args.temperature, penalties, compare)
     print(f"[eval] {len(flat)} prompts ({args.n} per set), {len(ms)} methods, {args.tokens} tokens; "
           f"ARMs {arm_names}; shared layers {guided.shared}", flush=True)
     answers: dict[str, list[dict]] = {}
@@ -194,13 +212,18 @@ METRICS = {
     "repeats": lambda r: r["repeats"],
     "tokens": lambda r: r["tokens"],
     "rm_helpfulness": lambda r: r["rm"]["helpfulness"],
-    "rm_harmlessness": lambda r: r["rm"]["harmlessness"],
+    "rm_harmlessness": lambda r: r["rm"].get("harmlessness"),  # None unless --rm-harm
 }
+
+
+def scored(rows: list[dict]) -> dict:
+    """METRICS that these rows have values for."""
+    return {k: f for k, f in METRICS.items() if rows and f(rows[0]) is not None}
 
 
 def group_stats(rows: list[dict], sets) -> dict:
     sel = [r for r in rows if r["set"] in sets]
-    out = {k: mean_se([float(f(r)) for r in sel]) for k, f in METRICS.items()}
+    out = {k: mean_se([float(f(r)) for r in sel]) for k, f in scored(sel).items()}
     out["distinct2"] = round(judge.distinct2([r["text"] for r in sel]), 4)
     op, share = judge.top_opener([r["text"] for r in sel])
     out["top_opener"] = {"words": op, "share": round(share, 4)}
@@ -216,7 +239,7 @@ def summarise(ms: list[Method], answers: dict, sets: dict, args, arm_names: dict
         r = {"method": asdict(m), "groups": {g: group_stats(rows, ss) for g, ss in groups.items()}}
         for ref_name, ref in (("vs_base", m.base_id), ("vs_control", m.control)):
             if ref:
-                r[ref_name] = {g: {k: paired(rows, answers[ref], f, groups[g]) for k, f in METRICS.items()}
+                r[ref_name] = {g: {k: paired(rows, answers[ref], f, groups[g]) for k, f in scored(rows).items()}
                                for g in ("harmful", "benign")}
         res[m.id] = r
     checks = acceptance(res, by_id)
@@ -236,7 +259,8 @@ def acceptance(res: dict, by_id: dict) -> list[dict]:
         m = by_id[mid]
         if m.family != "genarm":
             continue
-        h, s = m.weights["helpfulness"], m.weights["harmlessness"]
+        h = sum(a for k, a in m.weights.items() if k.split("@")[0] == "helpfulness")
+        s = sum(a for k, a in m.weights.items() if k.split("@")[0] == "harmlessness")
         vb = r["vs_base"]
         if h in (0, 0.2) and s >= 1:
             harm_gain = vb["harmful"]["evasive"]["mean"]
@@ -320,19 +344,23 @@ def markdown(rep: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--full", action="store_true", help="64 prompts per set, 96 tokens")
+    ap.add_argument("--full", action="store_true", help="64 prompts per set, 96 tokens, rm-harmlessness too")
     ap.add_argument("--n", type=int, default=None, help="prompts per set (default 24; --full 64)")
-    ap.add_argument("--tokens", type=int, default=None, help="new tokens (default 64; --full 96)")
+    ap.add_argument("--tokens", type=int, default=None, help="new tokens (default 48; --full 96)")
     ap.add_argument("--temperature", type=float, default=SAMPLED_T, help="the sampled mode's temperature")
     ap.add_argument("--settings", default=None, help="weight pairs 'h,s;h,s' (default: %s)" % SETTINGS)
     ap.add_argument("--penalties", default=None, help="extra 'repetition_penalty,no_repeat_ngram;...' variants")
     ap.add_argument("--arms", default=None, help="objective=artefact,... (default the shipped ARMs)")
+    ap.add_argument("--compare", default=None, help="objective=artefact,...: every setting that weights that "
+                    "objective again with this ARM instead, in the same run (same prompts, seeds, controls)")
+    ap.add_argument("--rm-harm", action="store_true", help="also score with rm-harmlessness (one more RM pass per method)")
     ap.add_argument("--batch", type=int, default=60)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(REPORTS / "steering.json"))
     args = ap.parse_args(argv)
     args.n = args.n or (64 if args.full else 24)
-    args.tokens = args.tokens or (96 if args.full else 64)
+    args.tokens = args.tokens or (96 if args.full else 48)
+    args.rm_harm = args.rm_harm or args.full
     rep = run(args)
     from pathlib import Path
     out = Path(args.out)

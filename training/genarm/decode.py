@@ -85,7 +85,8 @@ class Guided:
         """-> per prompt {ids, finish ('eos'|'length')}. Only the ARMs with alpha != 0 run."""
         active = {k: a for k, a in s.weights.items() if a and k in self.arms}
         models = [("base", self.base, 0.0)] + [(k, self.arms[k], a) for k, a in active.items()]
-        shared = self.shared if active else self.base.cfg.num_layers
+        # layers every running model shares: below the lowest first-LoRA layer of the ARMs that run
+        shared = min([first_lora_layer(self.arms[k]) for k in active], default=self.base.cfg.num_layers)
         B = len(prompts)
         lp = max(len(p) for p in prompts)
         ids = torch.full((B, lp), self.pad, dtype=torch.long)

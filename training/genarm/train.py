@@ -355,7 +355,9 @@ def main(argv=None):
                                                     pad_id, beta) for src in sorted({p["source"] for p in own_held})}
         if response_cap(data) != response_cap(args.objective):  # the same pairs, cut where this data cuts them
             extra["heldout_own_cap"] = evaluate(model, args.kind, own_held, pad_id, beta)
-        for k, v in extra.items():
+        flat = {k: v for k, v in extra.items() if k != "heldout_by_source"}
+        flat.update({f"heldout {src}": v for src, v in extra.get("heldout_by_source", {}).items()})
+        for k, v in flat.items():
             print(f"[{name}] {k}: accuracy {v['accuracy']:.4f} CI95 {v['ci95']} on {v['n']} pairs", flush=True)
     save_artefact(model, name, args, {
         "kind": args.kind, "objective": args.objective, "beta": beta if args.kind == "arm" else None,

@@ -1,0 +1,96 @@
+"""Score preference pairs with any of our models: held-out accuracy with a 95% interval, the
+untrained base (as an ARM: summed response log-prob) beside it, overall and per source.
+
+    python -m genarm.score --data harmlessness-v2 --models arm-harmlessness,arm-harmlessness-v2
+    python -m genarm.score --pairs my.jsonl --models arm-helpfulness,rm-helpfulness
+
+--data NAME reads a prepared split of genarm.data (.cache/data/NAME.<split>.jsonl); --pairs FILE a
+JSONL of {"prompt", "chosen", "rejected"} (or HH-style {"chosen", "rejected"} dialogues), rendered
+with the base's chat template and cut as the training data is. A model's kind (ARM or RM) is read
+from its artefact (training/artefacts/NAME.json). "harmful-prompt" and "benign-prompt" groups sum
+the sources whose prompts are of that kind (HARMFUL_SOURCES / BENIGN_SOURCES).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from .data import encode, load_split, parse_hh
+from .paths import ARTEFACTS, REPORTS
+from .train import score_pairs, wilson
+
+HARMFUL_SOURCES = ("hh-harmless", "xstest", "onpolicy-harmful")
+BENIGN_SOURCES = ("xstest-safe", "onpolicy-benign")
+
+
+def read_pairs(path: str, tok) -> list[dict]:
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            if "prompt" in r:
+                rows.append({"messages": [{"role": "user", "content": r["prompt"]}], "chosen": r["chosen"],
+                             "rejected": r["rejected"], "source": r.get("source", "file")})
+            else:
+                a, b = parse_hh(r["chosen"]), parse_hh(r["rejected"])
+                if a and b and a[0] == b[0]:
+                    rows.append({"messages": a[0], "chosen": a[1], "rejected": b[1], "source": r.get("source", "file")})
+    return encode(rows, tok)
+
+
+def accuracy(wins: list[bool]) -> dict:
+    a = sum(wins) / max(1, len(wins))
+    return {"n": len(wins), "accuracy": round(a, 4), "ci95": wilson(a, len(wins))}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="a prepared data set of genarm.data, e.g. harmlessness-v2")
+    src.add_argument("--pairs", help="a JSONL of preference pairs")
+    ap.add_argument("--split", default="heldout")
+    ap.add_argument("--models", required=True, help="comma-separated artefact names")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default=None, help="JSON report (default reports/score_<data>.json for --data)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from .base import load_base, load_tokenizer
+    from .build import trained_model
+    tok = load_tokenizer()
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 2
+    pairs = load_split(args.data, args.split) if args.data else read_pairs(args.pairs, tok)
+    groups = {"all": lambda p: True, **{f"source {s}": (lambda p, s=s: p["source"] == s)
+                                        for s in sorted({p["source"] for p in pairs})}}
+    if any(p["source"] in HARMFUL_SOURCES + BENIGN_SOURCES for p in pairs):
+        groups["harmful-prompt pairs"] = lambda p: p["source"] in HARMFUL_SOURCES
+        groups["benign-prompt pairs"] = lambda p: p["source"] in BENIGN_SOURCES
+    report = {"pairs": args.data or args.pairs, "split": args.split, "n": len(pairs), "models": {}}
+    for name in ["untrained base"] + args.models.split(","):
+        t0 = time.time()
+        if name == "untrained base":
+            kind, model = "arm", load_base()
+        else:
+            kind = json.loads((ARTEFACTS / f"{name}.json").read_text())["kind"]
+            model = trained_model(name, "lm" if kind == "arm" else "rm")
+        chosen, rejected = score_pairs(model.eval(), kind, pairs, pad)
+        wins = (chosen > rejected).tolist()
+        report["models"][name] = {"kind": kind, **{g: accuracy([w for w, p in zip(wins, pairs) if f(p)])
+                                                   for g, f in groups.items()}, "seconds": round(time.time() - t0)}
+        print(f"[score] {name} ({kind}): " + ", ".join(f"{g} {v['accuracy']:.3f} (n={v['n']})"
+                                                       for g, v in report["models"][name].items()
+                                                       if isinstance(v, dict)), flush=True)
+    out = args.out or (str(REPORTS / f"score_{args.data}.json") if args.data else None)
+    if out:
+        with open(out, "w") as f:
+            f.write(json.dumps(report, indent=1) + "\n")
+        print(f"[score] wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
