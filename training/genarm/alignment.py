@@ -130,11 +130,13 @@ def mean_se(xs: list[float]) -> dict:
 
 def load_models(arm_names: dict, rm_names: dict):
     from .base import load_base, load_tokenizer
-    from .build import trained_model
+    from .build import merged, trained_model
     tok = load_tokenizer()
     base = load_base()
-    arms = {o: trained_model(n, "lm") for o, n in arm_names.items()}
-    rms = {o: trained_model(n, "rm").eval() for o, n in rm_names.items()}
+    # LoRA merged into the weights: the same function, and a forward as cheap as the base's
+    # (the unmerged adapters cost ~2x on these CPUs); lora_layers still marks the shared layers
+    arms = {o: merged(trained_model(n, "lm")) for o, n in arm_names.items()}
+    rms = {o: merged(trained_model(n, "rm")).eval() for o, n in rm_names.items()}
     return tok, base, arms, rms
 
 

@@ -14,9 +14,12 @@ def collect() -> dict:
     rows = {}
     for f in sorted(ARTEFACTS.glob("*.json")):
         m = json.loads(f.read_text())
+        if m.get("kind") not in ("arm", "rm"):
+            continue  # not a model (e.g. the on-policy data's counts)
         rows[f.stem] = {k: m.get(k) for k in ("kind", "objective", "beta", "train_pairs", "steps", "epochs", "lr",
                                               "lora", "full_top", "data", "max_response_tokens", "precision", "device",
-                                              "train_wall_s", "heldout", "heldout_added_sources", "heldout_own_cap")
+                                              "train_wall_s", "heldout", "heldout_added_sources", "heldout_own_cap",
+                                              "heldout_by_source")
                     if k in m}
     rep = {"models": rows, "data": counts, "paper_reported_accuracy": PAPER,
            "notes": ["accuracy = share of held-out pairs where the preferred response scores higher",
@@ -29,12 +32,15 @@ def collect() -> dict:
 def table(rep: dict) -> str:
     lines = ["| objective | model | held-out accuracy | 95% CI | train pairs | held-out pairs | train wall time |",
              "|---|---|---|---|---|---|---|"]
-    order = lambda kv: (kv[0].startswith("abl-"), kv[1]["objective"], kv[1]["kind"])  # noqa: E731
+    shipped = lambda kv: kv[0] == f"{kv[1]['kind']}-{kv[1]['objective']}"  # noqa: E731
+    order = lambda kv: (not shipped(kv), kv[1]["objective"], kv[1]["kind"], kv[0])  # noqa: E731
     for name, r in sorted(rep["models"].items(), key=order):
         h = r["heldout"]
         kind = {"arm": "ARM (GenARM loss)", "rm": "trajectory RM (Bradley-Terry)"}[r["kind"]]
         if name.startswith("abl-"):
             kind += f" — ablation: {name[4:]}"
+        elif not shipped((name, r)):
+            kind += f" — candidate, not shipped: {name} (data {r.get('data')})"
         lines.append(f"| {r['objective']} | {kind} | {h['accuracy']:.1%} | {h['ci95'][0]:.1%}–{h['ci95'][1]:.1%} | "
                      f"{r['train_pairs']} × {r.get('epochs') or 1} ep | {h['n']} | {r['train_wall_s']:.0f} s ({r['device']}) |")
     return "\n".join(lines)
