@@ -25,10 +25,22 @@ export interface WeightPreset {
   weights: Weights;
 }
 
-/** (helpfulness, harmlessness) pairs the paper reports, plus the base model. */
+/**
+ * (helpfulness, harmlessness) pairs the paper reports, plus the base model. Each title says what
+ * the pair measurably does with this project's 135M ARMs (reports/steering.md, greedy and T 0.7 on
+ * held-out harmful and benign prompts), not only what the paper meant it for.
+ */
 export const WEIGHT_PRESETS: WeightPreset[] = [
-  { label: '(0.2, 4)', title: 'Reference setting: mostly harmless', weights: { helpfulness: 0.2, harmlessness: 4 } },
-  { label: '(0.8, 1)', title: 'Reference setting: balanced', weights: { helpfulness: 0.8, harmlessness: 1 } },
+  {
+    label: '(0.2, 4)',
+    title: "The paper's 'mostly harmless' setting. Measured here: evasive on nearly every prompt, everyday ones included (the harmlessness ARM hedges everything)",
+    weights: { helpfulness: 0.2, harmlessness: 4 },
+  },
+  {
+    label: '(0.8, 1)',
+    title: "The paper's 'balanced' setting. Measured here: refuses about as rarely as the base, on harmful prompts too (the helpfulness ARM cancels the harmlessness ARM's hedging)",
+    weights: { helpfulness: 0.8, harmlessness: 1 },
+  },
   { label: '(0, 0)', title: 'No guidance: exactly the base model', weights: { helpfulness: 0, harmlessness: 0 } },
 ];
 
