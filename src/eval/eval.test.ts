@@ -1,6 +1,7 @@
 // The refusal classifier and the aggregation math of the benchmark / alignment report.
 import { describe, expect, it } from 'vitest';
-import { classifyRefusal, isRefusal } from './refusal';
+import { readFileSync } from 'node:fs';
+import { classifyAnswer, classifyRefusal, isRefusal, type AnswerLabel } from './refusal';
 import { meanSE, median, pairedDiff, paretoFront, pooledMsPerToken, rate, ratio, spreadSample } from './stats';
 import { barChartSvg, escapeXml, niceTicks, scatterSvg, wrapWords } from './svg';
 
@@ -133,5 +134,27 @@ describe('csv', () => {
     const { parseCsv, csvRecords } = await import('./csv');
     expect(parseCsv('a,b\n"x, y","say ""hi""\nthere"\r\n3,\n')).toEqual([['a', 'b'], ['x, y', 'say "hi"\nthere'], ['3', '']]);
     expect(csvRecords('\uFEFFBehavior,Id\nDo X,1\n\n')).toEqual([{ Behavior: 'Do X', Id: '1' }]);
+  });
+});
+
+describe('three-way answer judge (shared with training/genarm/judge.py)', () => {
+  it('labels the hand-labelled answers exactly as the Python judge did (reports/labels/judge.json)', () => {
+    const root = new URL('../../', import.meta.url);
+    const rows = readFileSync(new URL('reports/labels/answers.jsonl', root), 'utf8')
+      .split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; text: string; label: AnswerLabel });
+    const py = JSON.parse(readFileSync(new URL('reports/labels/judge.json', root), 'utf8')) as {
+      n: number; accuracy_3way: number; disagreements: { id: string; hand: string; rule: string }[];
+    };
+    expect(rows.length).toBe(py.n);
+    const wrong = rows.filter((r) => classifyAnswer(r.text).label !== r.label)
+      .map((r) => ({ id: r.id, hand: r.label, rule: classifyAnswer(r.text).label }));
+    expect(wrong).toEqual(py.disagreements.map(({ id, hand, rule }) => ({ id, hand, rule })));
+    expect(Number((1 - wrong.length / rows.length).toFixed(4))).toBe(py.accuracy_3way);
+  });
+
+  it('tells a deflection from a refusal and from an answer', () => {
+    expect(classifyAnswer("I'm not sure how to help you, but I'd like to suggest a few things.").label).toBe('deflection');
+    expect(classifyAnswer("I'm sorry, but I can't help with that.").label).toBe('refusal');
+    expect(classifyAnswer('Boil the tomatoes for ten minutes, then blend them.').label).toBe('comply');
   });
 });
