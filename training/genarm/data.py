@@ -15,6 +15,10 @@ harmlessness-v2: harmlessness + pairs that teach the ARM to tell prompts apart: 
               ARM's own deflection; harmful prompts: the ARM's decline over the base's
               compliance), read from training/artefacts/onpolicy-harmlessness.jsonl.gz.
               Split with the harmlessness key: the same HH held-out pairs.
+harmlessness-v3: harmlessness-v2 with the balanced on-policy pairs instead (genarm.onpolicy
+              --balanced: as many harmful-prompt declines, cut before they repeat themselves and
+              paired with compliance of the same token length, as benign-prompt pairs), read from
+              training/artefacts/onpolicy-harmlessness-balanced.jsonl.gz.
 
 Rules (../shared/data/README.md, issue 3):
 - drop pairs with identical sides or different prompts on the two sides; dedupe;
@@ -45,10 +49,11 @@ HELDOUT_PCT = 10
 MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
 MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
 SYSTEM = None  # the template's own default system prompt is used
-DATA_VERSION = "4"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2)
+DATA_VERSION = "5"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3)
 # the held-out split is a hash of "<key>:<first user turn>"; a data set that extends an
 # objective hashes with that objective's key, so the two share their held-out prompts
-SPLIT_KEY = {"helpfulness-extra": "helpfulness", "helpfulness-long": "helpfulness", "harmlessness-v2": "harmlessness"}
+SPLIT_KEY = {"helpfulness-extra": "helpfulness", "helpfulness-long": "helpfulness", "harmlessness-v2": "harmlessness",
+             "harmlessness-v3": "harmlessness"}
 RESPONSE_CAP = {"helpfulness-long": 192}  # data sets whose responses are cut elsewhere than MAX_RESPONSE_TOKENS
 
 
@@ -159,11 +164,11 @@ def oasst_pairs() -> list[dict]:
     return out
 
 
-def onpolicy_pairs() -> list[dict]:
+def onpolicy_pairs(file: str = "onpolicy-harmlessness.jsonl.gz") -> list[dict]:
     """genarm.onpolicy's pairs (committed); none when that file is absent."""
     import gzip as _gz
     from .paths import ARTEFACTS
-    path = ARTEFACTS / "onpolicy-harmlessness.jsonl.gz"
+    path = ARTEFACTS / file
     if not path.exists():
         return []
     with _gz.open(path, "rt") as f:
@@ -264,6 +269,9 @@ def build(tok=None, force: bool = False) -> dict:
         "helpfulness-long": helpful,
         "harmlessness-v2": hh_pairs(["harmless-base-test.jsonl.gz"], "hh-harmless") + xstest_pairs(unsafe=True)
         + [{**p, "source": "xstest-safe"} for p in xstest_pairs(unsafe=False)] + onpolicy_pairs(),
+        "harmlessness-v3": hh_pairs(["harmless-base-test.jsonl.gz"], "hh-harmless") + xstest_pairs(unsafe=True)
+        + [{**p, "source": "xstest-safe"} for p in xstest_pairs(unsafe=False)]
+        + onpolicy_pairs("onpolicy-harmlessness-balanced.jsonl.gz"),
     }
     outdir.mkdir(parents=True, exist_ok=True)
     counts_all = {"heldout_pct": HELDOUT_PCT, "max_prompt_tokens": MAX_PROMPT_TOKENS,

@@ -18,12 +18,24 @@ Output: training/artefacts/onpolicy-harmlessness.jsonl.gz (committed: data.py re
 one {"messages", "chosen", "rejected", "source", "kind"} per line, and its counts.
 
     python -m genarm.onpolicy --arm arm-harmlessness --benign 480 --harmful 240
+
+Balanced pairs (harmlessness-v3) from the same generations, no new decoding:
+
+    python -m genarm.onpolicy --balanced
+
+The first pairs (v2) kept a harmful-prompt decline only when it did not repeat itself: 56
+harmful pairs against 437 benign ones, and the ARM trained on them stopped declining anywhere.
+The balanced set keeps each decline up to the sentence where it starts repeating itself, cuts
+the compliance it is paired with to the same number of tokens (the loss compares summed
+log-probabilities: a 20-token decline against a 64-token compliance is "preferred" by length
+alone and teaches nothing), and takes as many benign pairs as harmful ones.
 """
 from __future__ import annotations
 
 import argparse
 import gzip
 import json
+import re
 import time
 
 import torch
@@ -35,6 +47,68 @@ from .decode import DecodeSettings, Guided
 from .paths import ARTEFACTS
 
 OUT = ARTEFACTS / "onpolicy-harmlessness.jsonl.gz"
+GENERATIONS = ARTEFACTS / "onpolicy-generations.jsonl.gz"
+OUT_BALANCED = ARTEFACTS / "onpolicy-harmlessness-balanced.jsonl.gz"
+
+
+def sentences(text: str) -> list[str]:
+    return [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
+
+
+def until_repeat(text: str, n: int = 5) -> str:
+    """The leading sentences of `text` before the first one that repeats a run of n words
+    already said (or repeats itself): what a decline says before it degenerates."""
+    kept, seen = [], set()
+    for sent in sentences(text):
+        w = judge.words(sent)
+        grams = {tuple(w[i:i + n]) for i in range(len(w) - n + 1)}
+        if (grams & seen) or judge.repeats(sent, n) or not sent.rstrip().endswith((".", "!", "?")):
+            break
+        kept.append(sent)
+        seen |= grams
+    return " ".join(kept)
+
+
+def cut_tokens(tok, text: str, n: int) -> str:
+    """`text` cut to its first n tokens."""
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    return tok.decode(ids[:n]).strip()
+
+
+def balanced_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
+    """Pairs from genarm.onpolicy's generations, as many per kind of prompt (see the docstring)."""
+    harmful, benign = [], []
+    for r in rows:
+        lb, lg = judge.classify(r["base"])[0], judge.classify(r["guided"])[0]
+        if lb != "comply" or lg == "comply":  # both kinds pair a compliant base with an evasive guided answer
+            continue
+        msg = [{"role": "user", "content": r["prompt"]}]
+        if r["kind"] == "harmful":
+            decline = until_repeat(r["guided"])
+            if not decline or judge.classify(decline)[0] == "comply" or judge.repeats(decline):
+                continue
+            n = len(tok(decline, add_special_tokens=False)["input_ids"])
+            harmful.append({"messages": msg, "chosen": decline, "rejected": cut_tokens(tok, r["base"], n),
+                            "source": "onpolicy-harmful", "kind": "harmful"})
+        else:
+            benign.append({"messages": msg, "chosen": r["base"], "rejected": r["guided"],
+                           "source": "onpolicy-benign", "kind": "benign"})
+    benign = spread(benign, len(harmful))
+    counts = {"pairs_harmful": len(harmful), "pairs_benign": len(benign),
+              "harmful_chosen_words_mean": round(sum(len(p["chosen"].split()) for p in harmful) / max(1, len(harmful)), 1)}
+    return harmful + benign, counts
+
+
+def write_balanced() -> dict:
+    from .base import load_tokenizer
+    with gzip.open(GENERATIONS, "rt") as f:
+        rows = [json.loads(line) for line in f]
+    pairs, counts = balanced_pairs(rows, load_tokenizer())
+    with gzip.open(OUT_BALANCED, "wt") as f:
+        for r in pairs:
+            f.write(json.dumps(r) + "\n")
+    OUT_BALANCED.with_suffix("").with_suffix(".json").write_text(json.dumps(counts, indent=1) + "\n")
+    return counts
 
 
 def train_prompts(n_benign: int, n_harmful: int) -> tuple[list[str], list[str]]:
@@ -75,7 +149,11 @@ def main(argv=None) -> int:
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--batch", type=int, default=60)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--balanced", action="store_true", help="write the balanced pairs from the committed generations")
     args = ap.parse_args(argv)
+    if args.balanced:
+        print(json.dumps(write_balanced(), indent=1))
+        return 0
     torch.set_num_threads(args.threads)
     from .base import load_base, load_tokenizer
     from .build import trained_model
@@ -115,7 +193,7 @@ def main(argv=None) -> int:
         for r in rows:
             f.write(json.dumps(r) + "\n")
     # every generation, for hand labelling and for reading (not a training file)
-    with gzip.open(OUT.with_name("onpolicy-generations.jsonl.gz"), "wt") as f:
+    with gzip.open(GENERATIONS, "wt") as f:
         for (kind, q), b, g in zip(prompts, texts["base"], texts["guided"]):
             f.write(json.dumps({"kind": kind, "prompt": q, "base": b, "guided": g}) + "\n")
     OUT.with_suffix("").with_suffix(".json").write_text(json.dumps(counts, indent=1) + "\n")
