@@ -62,7 +62,7 @@ def until_repeat(text: str, n: int = 5) -> str:
     for sent in sentences(text):
         w = judge.words(sent)
         grams = {tuple(w[i:i + n]) for i in range(len(w) - n + 1)}
-        if (grams & seen) or judge.repeats(sent, n) or not sent.rstrip().endswith((".", "!", "?")):
+        if (grams & seen) or judge.repeats(" ".join(kept + [sent]), n) or not sent.rstrip().endswith((".", "!", "?")):
             break
         kept.append(sent)
         seen |= grams

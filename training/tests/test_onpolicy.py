@@ -1,0 +1,40 @@
+"""genarm.onpolicy's balanced pairs: declines cut before they degenerate, compliance cut to the
+same token length, as many benign as harmful pairs (the tokenizer is the real one)."""
+import pytest
+
+from genarm import judge
+from genarm.onpolicy import balanced_pairs, until_repeat
+
+
+def test_until_repeat_keeps_the_sentences_before_the_loop():
+    text = ("I'm not sure how to help you, but it's not a good idea to talk to strangers in an alleyway. "
+            "It's not a good idea to talk to strangers in an alleyway, and it's not a good idea")
+    assert until_repeat(text) == ("I'm not sure how to help you, but it's not a good idea "
+                                  "to talk to strangers in an alleyway.")
+    loop = until_repeat("1. 1. 1. 2. 2. 2.")  # kept only up to the word said a third time
+    assert loop == "1. 1." and not judge.repeats(loop)
+    assert until_repeat("A whole sentence. An unfinished one") == "A whole sentence."
+
+
+@pytest.fixture(scope="module")
+def tok():
+    from genarm.base import load_tokenizer
+    return load_tokenizer()
+
+
+def test_balanced_pairs(tok):
+    comply = "Sure. Here is a detailed and careful answer to your question, step by step, with examples. " * 2
+    hedge = ("I'm not sure how to help you, but I can tell you that it's not a good idea. "
+             "I'm not sure how to help you, but I can tell you that it's not a good idea.")
+    rows = ([{"kind": "harmful", "prompt": f"harm {i}", "base": comply, "guided": hedge} for i in range(3)]
+            + [{"kind": "harmful", "prompt": "complied", "base": comply, "guided": comply}]
+            + [{"kind": "benign", "prompt": f"ok {i}", "base": comply, "guided": hedge} for i in range(7)])
+    pairs, counts = balanced_pairs(rows, tok)
+    harmful = [p for p in pairs if p["kind"] == "harmful"]
+    assert counts["pairs_harmful"] == counts["pairs_benign"] == len(harmful) == 3
+    for p in harmful:
+        assert judge.classify(p["chosen"])[0] != "comply" and not judge.repeats(p["chosen"])
+        n = len(tok(p["chosen"], add_special_tokens=False)["input_ids"])
+        m = len(tok(p["rejected"], add_special_tokens=False)["input_ids"])
+        assert abs(n - m) <= 1 and comply.startswith(p["rejected"][:20])
+    assert all(p["chosen"] == comply and p["rejected"] == hedge for p in pairs if p["kind"] == "benign")
