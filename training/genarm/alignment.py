@@ -161,7 +161,8 @@ def run(args) -> dict:
     tok, base, arms, rms = load_models(arm_names, rm_names)
     end = tok.convert_tokens_to_ids("<|im_end|>")
     pad = tok.pad_token_id if tok.pad_token_id is not None else end
-    guided = Guided(base, arms, [end, base.cfg.eos_token_id], pad)
+    # the prompts' forward is computed once per batch and model and reused by every method
+    guided = Guided(base, arms, [end, base.cfg.eos_token_id], pad, cache_prompts=True)
     sets = prompt_sets(args.n)
     flat = [(sid, i, p) for sid, ps in sets.items() for i, p in enumerate(ps)]
     prompt_ids = [chat_ids(tok, p) for _, _, p in flat]
@@ -170,6 +171,8 @@ def run(args) -> dict:
     penalties = [(1.0, 0)] + ([tuple((float(a), int(b))) for a, b in (x.split(",") for x in args.penalties.split(";"))]
                               if args.penalties else [])
     ms = methods(settings, args.temperature, penalties, compare)
+    by_length = sorted(range(len(flat)), key=lambda k: len(prompt_ids[k]))
+    batches = [by_length[c:c + args.batch] for c in range(0, len(flat), args.batch)]
     print(f"[eval] {len(flat)} prompts ({args.n} per set), {len(ms)} methods, {args.tokens} tokens; "
           f"ARMs {arm_names}; shared layers {guided.shared}", flush=True)
     answers: dict[str, list[dict]] = {}
@@ -177,9 +180,10 @@ def run(args) -> dict:
         t1 = time.time()
         s = DecodeSettings(weights=m.weights, temperature=m.temperature, repetition_penalty=m.repetition_penalty,
                            no_repeat_ngram_size=m.no_repeat_ngram_size, max_new=args.tokens)
-        outs = []
-        for c in range(0, len(flat), args.batch):
-            outs += guided.generate(prompt_ids[c:c + args.batch], s, seeds[c:c + args.batch])
+        outs: list[dict] = [{}] * len(flat)
+        for batch in batches:  # prompts of similar length together: little left padding
+            for k, o in zip(batch, guided.generate([prompt_ids[k] for k in batch], s, [seeds[k] for k in batch])):
+                outs[k] = o
         resp = [o["ids"] + ([end] if o["finish"] == "eos" else []) for o in outs]
         rm = {o: rm_scores(r, prompt_ids, resp, pad) for o, r in rms.items()}
         rows = []

@@ -17,6 +17,11 @@ Shared layers: an ARM whose LoRA starts at layer s (lora_layers) computes exactl
 layers 0..s-1, so those run once for the base and every ARM ([B] rows, not [B*(1+n)]), each
 model keeping its own KV cache above s only.
 
+Prompt cache (cache_prompts=True): the prompt's forward (the first step: its KV caches and the
+first scores) is the same for every method that decodes the same batch of prompts, so it is kept
+per (batch, shared layers, model) and reused; a method then only pays for its new tokens. The
+cached tensors are never written to (each step concatenates into new ones).
+
 Shapes: B prompts, Lp padded prompt length, S new tokens in a step, V vocab.
 """
 from __future__ import annotations
@@ -73,12 +78,26 @@ def no_repeat_ngram_(scores: torch.Tensor, seqs: list[list[int]], n: int) -> Non
 class Guided:
     """A base and its ARMs, decoding a batch of prompts with eq. 7."""
 
-    def __init__(self, base: Llama, arms: dict[str, Llama], eos_ids: list[int], pad_id: int):
+    def __init__(self, base: Llama, arms: dict[str, Llama], eos_ids: list[int], pad_id: int,
+                 cache_prompts: bool = False):
         self.base = base.eval()
         self.arms = {k: m.eval() for k, m in arms.items()}
         self.eos = set(eos_ids)
         self.pad = pad_id
         self.shared = min([first_lora_layer(m) for m in self.arms.values()], default=base.cfg.num_layers)
+        self.cache_prompts = cache_prompts
+        self.share_lower = True  # False: every model runs all its layers (the tests' reference)
+        self._prompt_cache: dict[tuple, tuple] = {}
+
+    def clear_cache(self) -> None:
+        self._prompt_cache.clear()
+
+    def _cached(self, key: tuple, compute):
+        if not self.cache_prompts:
+            return compute()
+        if key not in self._prompt_cache:
+            self._prompt_cache[key] = compute()
+        return self._prompt_cache[key]
 
     @torch.no_grad()
     def generate(self, prompts: list[list[int]], s: DecodeSettings, seeds: list[int]) -> list[dict]:
@@ -87,6 +106,7 @@ class Guided:
         models = [("base", self.base, 0.0)] + [(k, self.arms[k], a) for k, a in active.items()]
         # layers every running model shares: below the lowest first-LoRA layer of the ARMs that run
         shared = min([first_lora_layer(self.arms[k]) for k in active], default=self.base.cfg.num_layers)
+        shared = shared if self.share_lower else 0
         B = len(prompts)
         lp = max(len(p) for p in prompts)
         ids = torch.full((B, lp), self.pad, dtype=torch.long)
@@ -101,18 +121,33 @@ class Guided:
         past_shared = None
         past = {name: None for name, _, _ in models}
         step_ids = ids
+        batch_key = tuple(map(tuple, prompts))
         for t in range(s.max_new):
             S = step_ids.shape[1]
             pos = (mask.cumsum(-1) - 1).clamp(min=0)[:, -S:]
-            x = self.base.embed_tokens(step_ids)
-            if shared:
-                x, past_shared = self.base.run_layers(x, mask, pos, past_shared, 0, shared)
+
+            def lower(step_ids=step_ids, pos=pos, mask=mask, past_shared=past_shared):
+                x = self.base.embed_tokens(step_ids)
+                if shared:
+                    x, past_shared = self.base.run_layers(x, mask, pos, past_shared, 0, shared)
+                return x, past_shared
+
+            def upper(m, x, past_m, pos=pos, mask=mask):
+                h, past_m = m.run_layers(x, mask, pos, past_m, shared, None)
+                logits = torch.nn.functional.linear(m.norm(h[:, -1]), m.embed_tokens.weight).float()
+                return torch.log_softmax(logits, -1), past_m
+
+            if t == 0:  # the prompt's forward: the same for every method on this batch
+                x, past_shared = self._cached((batch_key, shared), lower)
+            else:
+                x, past_shared = lower()
             scores = None
             for name, m, alpha in models:
-                h, past[name] = m.run_layers(x, mask, pos, past[name], shared, None)
-                logits = torch.nn.functional.linear(m.norm(h[:, -1]), m.embed_tokens.weight).float()
-                logp = torch.log_softmax(logits, -1)
-                scores = logp if scores is None else scores + alpha * logp
+                if t == 0:
+                    logp, past[name] = self._cached((batch_key, shared, name), lambda m=m, x=x: upper(m, x, None))
+                else:
+                    logp, past[name] = upper(m, x, past[name])
+                scores = logp.clone() if scores is None else scores + alpha * logp  # processors write in place
             repetition_penalty_(scores, seqs, s.repetition_penalty)
             no_repeat_ngram_(scores, seqs, s.no_repeat_ngram_size)
             if s.temperature == 0:

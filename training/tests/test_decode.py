@@ -77,9 +77,25 @@ def test_shared_lower_layers_change_nothing(prompts):
     assert g.shared == 1  # LoRA on the top layer of 2 only: layer 0 runs once for all three models
     s = DecodeSettings(weights={"helpfulness": 1.0, "harmlessness": 2.0}, temperature=0.7, max_new=10)
     shared = g.generate(prompts, s, [5, 6, 7, 8])
-    g.shared = 0
+    g.share_lower = False
     separate = g.generate(prompts, s, [5, 6, 7, 8])
     assert [o["ids"] for o in shared] == [o["ids"] for o in separate]
+
+
+def test_prompt_cache_changes_nothing(prompts):
+    """The cached prompt forward, reused by method after method (processors included, which
+    write their scores in place), gives every method the tokens an uncached run gives it."""
+    base = tiny_model(1).eval()
+    arms = {"helpfulness": top_lora_model(10, 1), "harmlessness": top_lora_model(11, 2)}
+    plain, cached = Guided(base, arms, [2], 2), Guided(base, arms, [2], 2, cache_prompts=True)
+    runs = [DecodeSettings(weights=w, temperature=t, max_new=10, repetition_penalty=rp, no_repeat_ngram_size=ng)
+            for w in ({}, {"helpfulness": 1.0}, {"helpfulness": 0.5, "harmlessness": 2.0})
+            for t, rp, ng in ((0, 1.3, 2), (0.7, 1.0, 0), (0, 1.0, 0))]
+    for s in runs + runs[::-1]:
+        assert [o["ids"] for o in cached.generate(prompts, s, [3, 4, 5, 6])] == \
+            [o["ids"] for o in plain.generate(prompts, s, [3, 4, 5, 6])], s
+    # one prompt forward per (shared layers: 2, 1, 0) and per model above them (1 + 2 + 3)
+    assert len(cached._prompt_cache) == 3 + 6
 
 
 def test_sampling_uses_common_random_numbers(prompts):
