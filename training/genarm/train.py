@@ -29,6 +29,7 @@ import math
 import os
 import random
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -209,7 +210,7 @@ def lr_at(step: int, total: int, warmup: int, lr: float) -> float:
     return lr * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
 
 
-def main(argv=None):
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kind", choices=["arm", "rm"], required=True)
     ap.add_argument("--objective", choices=["helpfulness", "harmlessness"], required=True)
@@ -235,8 +236,38 @@ def main(argv=None):
     ap.add_argument("--data", default=None, help="training pairs (default: the objective's own); e.g. "
                     "helpfulness-extra. Held-out accuracy is always on the objective's held-out pairs, "
                     "so runs on different data compare on the same pairs")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
+
+@dataclass
+class Run:
+    """Everything one training run holds: its arguments, data, model and optimizer state."""
+    args: argparse.Namespace
+    name: str
+    data: str  # the prepared data set the train pairs come from
+    beta: float
+    train: list[dict]
+    held: list[dict]
+    pad_id: int
+    model: torch.nn.Module
+    lora: dict | None
+    start: int  # first layer that trains; the layers below are cached (0: none cached)
+    params: list
+    opt: torch.optim.Optimizer
+    micro: list[list[dict]]  # micro-batches, every epoch in order
+    accum: int
+    total_steps: int
+    warmup: int
+    ck: Path
+    run_args: dict  # what a checkpoint must have been made with to be resumed
+    step: int = 0
+    t_used: float = 0.0
+    log: list = field(default_factory=list)
+
+
+def setup(args: argparse.Namespace) -> Run:
+    """Data, model (LoRA or whole top layers), frozen-layer cache, optimizer; resumes a checkpoint
+    made with the same arguments (check_resume refuses any other)."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     name = args.name or f"{args.kind}-{args.objective}"
@@ -281,90 +312,108 @@ def main(argv=None):
     micro = [mb for e in range(args.epochs) for mb in batches(train, args.micro, args.seed + e)]
     accum = max(1, args.batch // args.micro)
     total_steps = math.ceil(len(micro) / accum)
-    warmup = max(1, round(0.05 * total_steps))
-
     ckdir = CHECKPOINTS / name
     ckdir.mkdir(parents=True, exist_ok=True)
-    ck = ckdir / "ckpt.pt"
-    step, t_used, log = 0, 0.0, []
     # what a checkpoint must have been made with to be resumed (nanoGPT checks its model args the same way)
     run_args = {k: getattr(args, k) for k in ("kind", "objective", "max_pairs", "micro", "batch", "lr", "beta",
                                               "seed", "lora_layers", "epochs", "full_top", "data")}
     run_args.update(train_pairs=len(train), lora=lora, beta_used=beta)
-    if ck.exists():
-        state = torch.load(ck, weights_only=False)
-        check_resume(ck, state.get("args"), run_args)
+    run = Run(args, name, data, beta, train, held, pad_id, model, lora, start, params, opt, micro, accum,
+              total_steps, max(1, round(0.05 * total_steps)), ckdir / "ckpt.pt", run_args)
+    if run.ck.exists():
+        state = torch.load(run.ck, weights_only=False)
+        check_resume(run.ck, state.get("args"), run_args)
         model.load_state_dict({k: v.to(args.device) for k, v in state["trainable"].items()}, strict=False)
         opt.load_state_dict(state["opt"])
-        step, t_used, log = state["step"], state["t_used"], state["log"]
-        print(f"[{name}] resumed at step {step}/{total_steps}", flush=True)
+        run.step, run.t_used, run.log = state["step"], state["t_used"], state["log"]
+        print(f"[{name}] resumed at step {run.step}/{total_steps}", flush=True)
     print(f"[{name}] {len(train)} train pairs, {len(held)} held-out, beta={beta}, "
           f"{total_steps} steps of {accum}x{args.micro} pairs, threads={args.threads}", flush=True)
+    return run
 
-    quick = held[: min(64, len(held))]
-    model.train()
-    while step < total_steps:
+
+def train_loop(r: Run) -> None:
+    """Optimizer steps from r.step to r.total_steps: cosine lr with warm-up, gradient accumulation,
+    a quick held-out check every --eval-every steps, a checkpoint every 4 steps."""
+    args = r.args
+    quick = r.held[: min(64, len(r.held))]
+    r.model.train()
+    while r.step < r.total_steps:
         t0 = time.time()
-        lr = lr_at(step, total_steps, warmup, args.lr)
-        for g in opt.param_groups:
+        lr = lr_at(r.step, r.total_steps, r.warmup, args.lr)
+        for g in r.opt.param_groups:
             g["lr"] = lr
         losses, accs = [], []
-        for mb in micro[step * accum:(step + 1) * accum]:
+        for mb in r.micro[r.step * r.accum:(r.step + 1) * r.accum]:
             with torch.autocast(args.device, dtype=torch.bfloat16):
-                sc = pair_scores(model, args.kind, *collate(mb, pad_id), collate_states(mb, start))
-            loss, acc = pair_loss(sc, args.kind, beta)
-            (loss / accum).backward()
+                sc = pair_scores(r.model, args.kind, *collate(mb, r.pad_id), collate_states(mb, r.start))
+            loss, acc = pair_loss(sc, args.kind, r.beta)
+            (loss / r.accum).backward()
             losses.append(loss.item())
             accs += acc.tolist()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        step += 1
-        t_used += time.time() - t0
-        entry = {"step": step, "lr": lr, "loss": sum(losses) / len(losses), "train_acc": sum(accs) / len(accs),
-                 "s": round(t_used, 1)}
-        if step % args.eval_every == 0 or step == total_steps:
-            q = evaluate(model, args.kind, quick, pad_id, beta, start=start)
-            entry["heldout64_acc"] = q["accuracy"]
-        if args.epochs > 1 and step % math.ceil(total_steps / args.epochs) == 0 and step < total_steps:
-            entry["heldout_acc"] = evaluate(model, args.kind, held, pad_id, beta, start=start)["accuracy"]
-            print(f"[{name}] epoch end: held-out accuracy {entry['heldout_acc']:.4f}", flush=True)
-        log.append(entry)
-        print(f"[{name}] step {step}/{total_steps} loss {entry['loss']:.4f} train_acc {entry['train_acc']:.3f} "
+        torch.nn.utils.clip_grad_norm_(r.params, 1.0)
+        r.opt.step()
+        r.opt.zero_grad(set_to_none=True)
+        r.step += 1
+        r.t_used += time.time() - t0
+        entry = {"step": r.step, "lr": lr, "loss": sum(losses) / len(losses), "train_acc": sum(accs) / len(accs),
+                 "s": round(r.t_used, 1)}
+        if r.step % args.eval_every == 0 or r.step == r.total_steps:
+            entry["heldout64_acc"] = evaluate(r.model, args.kind, quick, r.pad_id, r.beta, start=r.start)["accuracy"]
+        if args.epochs > 1 and r.step % math.ceil(r.total_steps / args.epochs) == 0 and r.step < r.total_steps:
+            entry["heldout_acc"] = evaluate(r.model, args.kind, r.held, r.pad_id, r.beta, start=r.start)["accuracy"]
+            print(f"[{r.name}] epoch end: held-out accuracy {entry['heldout_acc']:.4f}", flush=True)
+        r.log.append(entry)
+        print(f"[{r.name}] step {r.step}/{r.total_steps} loss {entry['loss']:.4f} train_acc {entry['train_acc']:.3f} "
               + (f"heldout64 {entry['heldout64_acc']:.3f} " if "heldout64_acc" in entry else "")
-              + f"lr {lr:.2e} {t_used/60:.1f} min", flush=True)
-        if step % 4 == 0 or step == total_steps:
-            trainable = {n: p.detach() for n, p in model.named_parameters() if p.requires_grad}
-            torch.save({"trainable": trainable, "opt": opt.state_dict(), "step": step, "t_used": t_used,
-                        "log": log, "args": run_args}, ck.with_suffix(".tmp"))
-            os.replace(ck.with_suffix(".tmp"), ck)
+              + f"lr {lr:.2e} {r.t_used/60:.1f} min", flush=True)
+        if r.step % 4 == 0 or r.step == r.total_steps:
+            trainable = {n: p.detach() for n, p in r.model.named_parameters() if p.requires_grad}
+            torch.save({"trainable": trainable, "opt": r.opt.state_dict(), "step": r.step, "t_used": r.t_used,
+                        "log": r.log, "args": r.run_args}, r.ck.with_suffix(".tmp"))
+            os.replace(r.ck.with_suffix(".tmp"), r.ck)
 
-    ev_pairs = held if not args.eval_pairs else held[: args.eval_pairs]
+
+def final_eval(r: Run) -> dict:
+    """Held-out accuracy on the objective's pairs (every layer from the ids: exact), and, when the
+    train data is another set, on its added sources and per source."""
+    args = r.args
+    ev_pairs = r.held if not args.eval_pairs else r.held[: args.eval_pairs]
     t0 = time.time()
-    final = evaluate(model, args.kind, ev_pairs, pad_id, beta)  # every layer from the ids: exact
-    print(f"[{name}] held-out accuracy {final['accuracy']:.4f} CI95 {final['ci95']} on {final['n']} pairs "
+    final = evaluate(r.model, args.kind, ev_pairs, r.pad_id, r.beta)
+    print(f"[{r.name}] held-out accuracy {final['accuracy']:.4f} CI95 {final['ci95']} on {final['n']} pairs "
           f"({time.time()-t0:.0f} s)", flush=True)
-    extra = {}
-    if data != args.objective:
-        own_held = load_split(data, "heldout")
-        sources = {p["source"] for p in held}
+    out = {"heldout": final}
+    if r.data != args.objective:
+        own_held = load_split(r.data, "heldout")
+        sources = {p["source"] for p in r.held}
         rest = [p for p in own_held if p["source"] not in sources]
         if rest:  # the added sources' own held-out pairs, reported apart
-            extra["heldout_added_sources"] = evaluate(model, args.kind, rest, pad_id, beta)
-        extra["heldout_by_source"] = {src: evaluate(model, args.kind, [p for p in own_held if p["source"] == src],
-                                                    pad_id, beta) for src in sorted({p["source"] for p in own_held})}
-        if response_cap(data) != response_cap(args.objective):  # the same pairs, cut where this data cuts them
-            extra["heldout_own_cap"] = evaluate(model, args.kind, own_held, pad_id, beta)
-        flat = {k: v for k, v in extra.items() if k != "heldout_by_source"}
-        flat.update({f"heldout {src}": v for src, v in extra.get("heldout_by_source", {}).items()})
+            out["heldout_added_sources"] = evaluate(r.model, args.kind, rest, r.pad_id, r.beta)
+        out["heldout_by_source"] = {src: evaluate(r.model, args.kind, [p for p in own_held if p["source"] == src],
+                                                  r.pad_id, r.beta) for src in sorted({p["source"] for p in own_held})}
+        if response_cap(r.data) != response_cap(args.objective):  # the same pairs, cut where this data cuts them
+            out["heldout_own_cap"] = evaluate(r.model, args.kind, own_held, r.pad_id, r.beta)
+        flat = {k: v for k, v in out.items() if k not in ("heldout", "heldout_by_source")}
+        flat.update({f"heldout {src}": v for src, v in out.get("heldout_by_source", {}).items()})
         for k, v in flat.items():
-            print(f"[{name}] {k}: accuracy {v['accuracy']:.4f} CI95 {v['ci95']} on {v['n']} pairs", flush=True)
-    save_artefact(model, name, args, {
-        "kind": args.kind, "objective": args.objective, "beta": beta if args.kind == "arm" else None,
-        "data": data, "train_pairs": len(train), "heldout": final, **extra, "train_wall_s": round(t_used, 1), "steps": total_steps,
-        "micro": args.micro, "batch": args.batch, "lr": args.lr, "lora": lora, "full_top": args.full_top, "precision": "bf16 autocast",
-        "epochs": args.epochs, "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
-        "max_prompt_tokens": MAX_PROMPT_TOKENS, "max_response_tokens": response_cap(data), "threads": args.threads, "log": log,
+            print(f"[{r.name}] {k}: accuracy {v['accuracy']:.4f} CI95 {v['ci95']} on {v['n']} pairs", flush=True)
+    return out
+
+
+def main(argv=None):
+    r = setup(parse_args(argv))
+    train_loop(r)
+    scores = final_eval(r)
+    a = r.args
+    save_artefact(r.model, r.name, a, {
+        "kind": a.kind, "objective": a.objective, "beta": r.beta if a.kind == "arm" else None,
+        "data": r.data, "train_pairs": len(r.train), **scores, "train_wall_s": round(r.t_used, 1),
+        "steps": r.total_steps, "micro": a.micro, "batch": a.batch, "lr": a.lr, "lora": r.lora, "full_top": a.full_top,
+        "precision": "bf16 autocast", "epochs": a.epochs,
+        "device": torch.cuda.get_device_name() if a.device == "cuda" else "cpu",
+        "max_prompt_tokens": MAX_PROMPT_TOKENS, "max_response_tokens": response_cap(r.data), "threads": a.threads,
+        "log": r.log,
     })
 
 
