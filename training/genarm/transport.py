@@ -1,0 +1,420 @@
+"""Ship the GGUF blocks, not their fp32 expansion: a weightless graph + a layout of recipes.
+
+The fp32 base graph (export.export_fp32) holds ~651 MB of float32 initializers that are, value
+for value, the dequantized blocks of the 96.6 MB GGUF it was built from (base.gguf_path():
+transformers dequantizes the Q4_1/Q8_0 blocks with gguf-py, export.py traces our Llama over
+those numbers). This module turns such a graph into
+
+  (a) the same graph with every initializer that comes from the GGUF moved to ONNX external
+      data in one file (`model.onnx_data`): the graph file itself is then small. The data file
+      is what the browser/Node side must *rebuild* from the GGUF (src/engine/gguf-expand.ts);
+      it is written here only as the bit-exact reference for that rebuild and is never served;
+  (b) a layout JSON (`model.layout.json`, LAYOUT_FORMAT below): for each external initializer
+      its name, offset/length in the external data, shape, and its recipe: the GGUF tensor,
+      its ggml type and the ops that turn the dequantized tensor into the initializer.
+
+Recipes are *discovered by comparing values*, not assumed from names (the export's MatMul
+weights are anonymous `onnx::MatMul_*` constants): every GGUF tensor is dequantized exactly as
+gguf-py does it (numpy float32, Q4_1 `d*q + m`, Q8_0 `d*q`), each candidate transform of it is
+hashed, and an initializer whose bytes hash the same gets that recipe. Candidates, simplest
+first (the first that matches wins):
+  []                               the tensor as dequantized (norms, the embedding table)
+  [transpose]                      torch.onnx exports x @ W^T with W^T folded to a constant
+  [rope_unpermute h]               transformers' GGUF loader undoes llama.cpp's rotary row
+                                   permutation of attn_q / attn_k (h = head_count, resp.
+                                   head_count_kv: transformers/modeling_gguf_pytorch_utils.py,
+                                   LlamaTensorProcessor._reverse_permute_weights)
+  [rope_unpermute h, transpose]    both (the Q/K MatMul weights)
+Shapes are numpy order (rows, cols) = the GGUF `ne` reversed. A GGUF tensor may feed several
+initializers (the tied embedding: the Gather table and the lm head's transposed MatMul weight).
+Initializers that no recipe reproduces (shape constants, ...) stay inline in the graph; a
+float initializer of at least `max_inline_bytes` that stays inline is an error, since the point
+is a small graph.
+
+Every recipe is checked again after writing: applying it to the GGUF must reproduce the bytes
+in the external file, and those the original inline initializer, bit for bit (TransportError
+otherwise). Why: the browser runs fp32 on WASM (4-bit MatMulNBits is slower there) and a 652 MB
+file can exceed the Cache Storage quota (docs/BROWSER.md, "Runtime behaviour"); this is the wire
+format that the worker expands once per load into onnxruntime's `externalData`.
+
+  python -m genarm.transport                       # SmolLM2 fp32 base -> .cache/transport/<id>/
+  python -m genarm.transport --graph G --gguf F --out DIR
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal, TypedDict
+
+import numpy as np
+
+from .paths import CACHE, MODELS
+
+LAYOUT_FORMAT = "genarm-gguf-transport"
+LAYOUT_VERSION = 1
+# Offsets of the external tensors are multiples of this: a Float32Array view needs 4, 64 keeps
+# every tensor on its own cache line (SIMD loads, and onnxruntime may read it in place).
+ALIGNMENT = 64
+GRAPH_NAME = "model.onnx"
+DATA_NAME = "model.onnx_data"
+LAYOUT_NAME = "model.layout.json"
+DEFAULT_MAX_INLINE_BYTES = 1 << 20
+
+SourceType = Literal["F32", "Q4_1", "Q8_0"]
+SOURCE_TYPES: tuple[str, ...] = ("F32", "Q4_1", "Q8_0")
+
+
+class TransportError(RuntimeError):
+    """A transport build or check failed; the message says which tensor and how."""
+
+
+# ------------------------------------------------------------------ recipes
+class OpJson(TypedDict, total=False):
+    op: str
+    heads: int
+
+
+@dataclass(frozen=True)
+class Op:
+    """One step applied to a 2-D tensor: `transpose`, or `rope_unpermute` with `heads`."""
+    op: Literal["transpose", "rope_unpermute"]
+    heads: int = 0
+
+    def to_json(self) -> OpJson:
+        return {"op": "transpose"} if self.op == "transpose" else {"op": "rope_unpermute", "heads": self.heads}
+
+    @staticmethod
+    def from_json(d: OpJson) -> "Op":
+        if d.get("op") == "transpose":
+            return Op("transpose")
+        if d.get("op") == "rope_unpermute" and isinstance(d.get("heads"), int) and d["heads"] > 0:
+            return Op("rope_unpermute", d["heads"])
+        raise TransportError(f"unknown op in layout: {d!r}")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    source: str                    # GGUF tensor name
+    source_type: str               # ggml type name (SOURCE_TYPES)
+    source_shape: tuple[int, ...]  # numpy order: GGUF ne reversed
+    ops: tuple[Op, ...] = field(default_factory=tuple)
+
+
+def rope_unpermute(w: np.ndarray, heads: int) -> np.ndarray:
+    """Undo llama.cpp's rotary permutation of Q/K rows (convert_hf_to_gguf.py `permute`), as
+    transformers' GGUF loader does: per head, GGUF interleaves the two rotary halves row by
+    row (r = 2i + j); HF keeps them as halves (r = j*dim + i)."""
+    rows = w.shape[0]
+    if rows % (2 * heads):
+        raise TransportError(f"rope_unpermute: {rows} rows do not split into {heads} heads x 2 halves")
+    dim = rows // heads // 2
+    return w.reshape(heads, dim, 2, *w.shape[1:]).swapaxes(2, 1).reshape(w.shape)
+
+
+def apply_ops(w: np.ndarray, ops: Iterable[Op]) -> np.ndarray:
+    for op in ops:
+        if w.ndim != 2:
+            raise TransportError(f"{op.op} needs a 2-D tensor, got shape {w.shape}")
+        w = w.T if op.op == "transpose" else rope_unpermute(w, op.heads)
+    return np.ascontiguousarray(w, dtype=np.float32)
+
+
+def output_shape(source_shape: tuple[int, ...], ops: Iterable[Op]) -> tuple[int, ...]:
+    shape = tuple(source_shape)
+    for op in ops:
+        if op.op == "transpose":
+            shape = shape[::-1]
+    return shape
+
+
+# ------------------------------------------------------------------ GGUF side (gguf-py)
+class GgufSource:
+    """The tensors of one GGUF file, dequantized on demand with gguf-py (numpy float32)."""
+
+    def __init__(self, path: Path):
+        import gguf
+
+        self.path = Path(path)
+        self._gguf = gguf
+        self.reader = gguf.GGUFReader(str(self.path))
+        self.tensors = {t.name: t for t in self.reader.tensors}
+
+    def type_name(self, name: str) -> str:
+        return self.tensors[name].tensor_type.name
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        return tuple(int(n) for n in reversed(self.tensors[name].shape))
+
+    def dequantize(self, name: str) -> np.ndarray:
+        t = self.tensors[name]
+        if t.tensor_type.name not in SOURCE_TYPES:
+            raise TransportError(f"{name}: ggml type {t.tensor_type.name} has no recipe here (only {SOURCE_TYPES})")
+        w = np.asarray(self._gguf.dequantize(t.data, t.tensor_type), dtype=np.float32)
+        return w.reshape(self.shape(name))
+
+    def field_int(self, key: str) -> int | None:
+        f = self.reader.fields.get(key)
+        if f is None:
+            return None
+        v = f.contents()
+        return int(v) if isinstance(v, (int, np.integer)) else None
+
+    def head_counts(self) -> list[int]:
+        """The rotary head counts to try (Q: head_count, K: head_count_kv), from the metadata."""
+        arch = self.reader.fields.get("general.architecture")
+        prefix = arch.contents() if arch is not None else "llama"
+        out: list[int] = []
+        for k in (f"{prefix}.attention.head_count", f"{prefix}.attention.head_count_kv"):
+            h = self.field_int(k)
+            if h and h not in out:
+                out.append(h)
+        return out
+
+    def sha256(self) -> str:
+        return _sha256_file(self.path)
+
+
+def candidate_ops(shape: tuple[int, ...], heads: list[int]) -> list[tuple[Op, ...]]:
+    if len(shape) != 2:
+        return [()]
+    out: list[tuple[Op, ...]] = [(), (Op("transpose"),)]
+    for h in heads:
+        if shape[0] % (2 * h) == 0:
+            out += [(Op("rope_unpermute", h),), (Op("rope_unpermute", h), Op("transpose"))]
+    return out
+
+
+# ------------------------------------------------------------------ graph side (onnx)
+def _raw_bytes(t) -> bytes:
+    """An initializer's little-endian bytes (raw_data, or float_data re-encoded)."""
+    from onnx import numpy_helper
+    if t.HasField("raw_data"):
+        return t.raw_data
+    return numpy_helper.to_array(t).astype("<f4").tobytes()
+
+
+def _digest(b: bytes | memoryview) -> bytes:
+    return hashlib.sha256(b).digest()
+
+
+def discover(model, src: GgufSource, log=print) -> dict[str, Recipe]:
+    """The recipe of every float32 initializer of `model` that some GGUF tensor reproduces
+    bit for bit (by sha256 of the bytes, shape checked too)."""
+    from onnx import TensorProto
+
+    wanted: dict[tuple[tuple[int, ...], bytes], list[str]] = {}
+    shapes: set[tuple[int, ...]] = set()
+    for t in model.graph.initializer:
+        if t.data_type != TensorProto.FLOAT or t.data_location == TensorProto.EXTERNAL:
+            continue
+        shape = tuple(int(d) for d in t.dims)
+        wanted.setdefault((shape, _digest(_raw_bytes(t))), []).append(t.name)
+        shapes.add(shape)
+    heads = src.head_counts()
+    found: dict[str, Recipe] = {}
+    for name in src.tensors:
+        if src.type_name(name) not in SOURCE_TYPES:
+            continue
+        shape = src.shape(name)
+        cands = [ops for ops in candidate_ops(shape, heads) if output_shape(shape, ops) in shapes]
+        if not cands:
+            continue
+        w = src.dequantize(name)
+        for ops in cands:
+            key = (output_shape(shape, ops), _digest(apply_ops(w, ops).tobytes()))
+            for init in wanted.get(key, []):
+                if init not in found:  # simplest recipe first (candidate order)
+                    found[init] = Recipe(name, src.type_name(name), shape, ops)
+    log(f"[transport] {len(found)} of {sum(len(v) for v in wanted.values())} float32 initializers "
+        f"come from {src.path.name}")
+    return found
+
+
+# ------------------------------------------------------------------ layout
+class TensorJson(TypedDict):
+    name: str
+    offset: int
+    length: int
+    shape: list[int]
+    dtype: str
+    source: str
+    source_type: str
+    source_shape: list[int]
+    ops: list[OpJson]
+
+
+def _align(n: int, a: int = ALIGNMENT) -> int:
+    return (n + a - 1) // a * a
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _file_json(path: Path, sha: str | None = None) -> dict:
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha or _sha256_file(path)}
+
+
+def _atomic_write(path: Path, chunks: Iterable[bytes | memoryview]) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        for c in chunks:
+            f.write(c)
+    os.replace(tmp, path)
+
+
+def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes: int = DEFAULT_MAX_INLINE_BYTES,
+                    log=print) -> dict:
+    """Write out_dir/{model.onnx (weightless), model.onnx_data, model.layout.json}; returns the
+    layout. Raises TransportError when a recipe does not reproduce its initializer bit for bit,
+    or when a float initializer of max_inline_bytes or more has no recipe."""
+    import onnx
+    from onnx import TensorProto
+    from onnx.external_data_helper import set_external_data
+
+    t0 = time.time()
+    graph, gguf, out_dir = Path(graph), Path(gguf), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    src = GgufSource(gguf)
+    source_graph = _file_json(graph)
+    model = onnx.load(str(graph))
+    recipes = discover(model, src, log=log)
+
+    inline_big = [(t.name, len(_raw_bytes(t))) for t in model.graph.initializer
+                  if t.name not in recipes and t.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16,
+                                                               TensorProto.DOUBLE, TensorProto.BFLOAT16)
+                  and len(_raw_bytes(t)) >= max_inline_bytes]
+    if inline_big:
+        raise TransportError(f"{graph}: {len(inline_big)} float initializers of >= {max_inline_bytes} bytes match no "
+                             f"tensor of {gguf.name} (first: {inline_big[:4]}); they would stay inline in the graph")
+
+    entries: list[TensorJson] = []
+    digests: dict[str, bytes] = {}
+    data_path, graph_path, layout_path = out_dir / DATA_NAME, out_dir / GRAPH_NAME, out_dir / LAYOUT_NAME
+    data_sha = hashlib.sha256()
+    pos = 0
+    tmp = data_path.with_name(f"{data_path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:  # streamed: the graph's bytes are not held twice
+        for t in model.graph.initializer:
+            r = recipes.get(t.name)
+            if r is None:
+                continue
+            raw = _raw_bytes(t)
+            offset = _align(pos)
+            pad = b"\0" * (offset - pos)
+            for c in (pad, raw):
+                f.write(c)
+                data_sha.update(c)
+            pos = offset + len(raw)
+            digests[t.name] = _digest(raw)
+            entries.append({"name": t.name, "offset": offset, "length": len(raw), "shape": [int(d) for d in t.dims],
+                            "dtype": "float32", "source": r.source, "source_type": r.source_type,
+                            "source_shape": list(r.source_shape), "ops": [o.to_json() for o in r.ops]})
+            if not t.HasField("raw_data"):
+                t.raw_data = raw
+                del t.float_data[:]
+            set_external_data(t, DATA_NAME, offset, len(raw))
+            t.ClearField("raw_data")
+            del raw
+    os.replace(tmp, data_path)
+    # every moved tensor now has data_location EXTERNAL and no raw_data: this writes the graph only
+    _atomic_write(graph_path, [model.SerializeToString()])
+    inline = [t for t in model.graph.initializer if t.data_location != TensorProto.EXTERNAL]
+    layout = {
+        "format": LAYOUT_FORMAT, "version": LAYOUT_VERSION,
+        "gguf": {"file": gguf.name, "bytes": gguf.stat().st_size, "sha256": src.sha256()},
+        "source_graph": source_graph,
+        "graph": _file_json(graph_path),
+        "external_data": {"path": DATA_NAME, "bytes": pos, "sha256": data_sha.hexdigest(), "alignment": ALIGNMENT},
+        "inline": {"initializers": len(inline), "bytes": sum(len(_raw_bytes(t)) for t in inline)},
+        "tensors": entries,
+    }
+    del model
+    verify(layout, gguf, data_path, expected=digests)
+    _atomic_write(layout_path, [(json.dumps(layout, indent=1) + "\n").encode()])
+    log(f"[transport] {graph_path} ({layout['graph']['bytes']:,} B) + {data_path} ({pos:,} B) from "
+        f"{gguf.name} ({layout['gguf']['bytes']:,} B), {len(entries)} external tensors, {time.time() - t0:.0f} s")
+    return layout
+
+
+def verify(layout: dict, gguf: Path, data: Path, reference: Path | None = None,
+           expected: dict[str, bytes] | None = None) -> None:
+    """Apply every recipe of `layout` to the GGUF and require the exact bytes of the external
+    data file; also require that they are the original initializer's bytes: `expected` maps a
+    name to the sha256 of those bytes, or `reference` (the original inline graph) supplies them.
+    Raises TransportError naming the first mismatch."""
+    if layout.get("format") != LAYOUT_FORMAT or layout.get("version") != LAYOUT_VERSION:
+        raise TransportError(f"not a {LAYOUT_FORMAT} v{LAYOUT_VERSION} layout")
+    src = GgufSource(gguf)
+    blob = np.memmap(data, dtype=np.uint8, mode="r")
+    if blob.size != layout["external_data"]["bytes"]:
+        raise TransportError(f"{data}: {blob.size} bytes, layout says {layout['external_data']['bytes']}")
+    check_original = expected is not None or reference is not None
+    expected = dict(expected or {})
+    if reference is not None:
+        import onnx
+        m = onnx.load(str(reference))
+        names = {e["name"] for e in layout["tensors"]}
+        expected.update({t.name: _digest(_raw_bytes(t)) for t in m.graph.initializer if t.name in names})
+        del m
+    cache: dict[str, np.ndarray] = {}
+    for e in layout["tensors"]:
+        s = e["source"]
+        if s not in src.tensors:
+            raise TransportError(f"{e['name']}: source {s} is not in {gguf.name}")
+        if src.type_name(s) != e["source_type"] or list(src.shape(s)) != e["source_shape"]:
+            raise TransportError(f"{e['name']}: {s} is {src.type_name(s)} {src.shape(s)} in {gguf.name}, layout says "
+                                 f"{e['source_type']} {e['source_shape']}")
+        if s not in cache:
+            cache = {s: src.dequantize(s)}  # consecutive entries share a source (the tied embedding)
+        ops = [Op.from_json(o) for o in e["ops"]]
+        w = apply_ops(cache[s], ops)
+        if list(w.shape) != e["shape"] or w.nbytes != e["length"]:
+            raise TransportError(f"{e['name']}: recipe gives {w.shape}, layout says {e['shape']} ({e['length']} B)")
+        got = np.frombuffer(blob[e["offset"]:e["offset"] + e["length"]].tobytes(), dtype="<u4")
+        want = w.view("<u4").reshape(-1)
+        if not np.array_equal(got, want):
+            bad = int(np.flatnonzero(got != want)[0])
+            raise TransportError(f"{e['name']}: {s} {ops} differs from the external data at element {bad} "
+                                 f"(0x{int(want[bad]):08x} vs 0x{int(got[bad]):08x})")
+        if not check_original:
+            continue
+        if e["name"] not in expected:
+            raise TransportError(f"{e['name']}: no original initializer to compare with (reference graph lacks it)")
+        if expected[e["name"]] != _digest(w.tobytes()):
+            raise TransportError(f"{e['name']}: {s} {ops} does not reproduce the original initializer")
+
+
+def transport_dir(model_id: str) -> Path:
+    return CACHE / "transport" / model_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .base import BASE_ID, gguf_path
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--graph", type=Path, default=MODELS / BASE_ID / "onnx" / "model.onnx")
+    ap.add_argument("--gguf", type=Path, default=None, help="default: the hash-checked GGUF of genarm.base")
+    ap.add_argument("--out", type=Path, default=transport_dir(BASE_ID))
+    ap.add_argument("--max-inline-bytes", type=int, default=DEFAULT_MAX_INLINE_BYTES)
+    args = ap.parse_args(argv)
+    try:
+        write_transport(args.graph, args.gguf or gguf_path(), args.out, max_inline_bytes=args.max_inline_bytes)
+    except TransportError as e:
+        print(f"[transport] ERROR: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

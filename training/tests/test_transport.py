@@ -1,0 +1,211 @@
+"""genarm.transport: recipes found by value, the weightless graph, the bit-exact check.
+
+A tiny GGUF written with gguf-py's GGUFWriter (Q4_1, Q8_0 and F32 tensors, llama head counts)
+and a small ONNX graph whose initializers are those tensors dequantized, rotary-unpermuted and
+transposed the ways the real export stores them; then the real SmolLM2 GGUF and fp32 graph when
+they are present (marked `real`).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gguf
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from gguf import GGMLQuantizationType as QT
+from onnx import TensorProto, helper, numpy_helper
+
+from conftest import THREADS
+from genarm import transport
+from genarm.transport import Op, TransportError
+
+HEADS, KV_HEADS, DIM = 2, 1, 64
+
+
+def deq(name_to_q: dict, name: str) -> np.ndarray:
+    data, qtype = name_to_q[name]
+    return gguf.dequantize(data, qtype).astype(np.float32)
+
+
+@pytest.fixture()
+def tiny(tmp_path: Path):
+    """(gguf path, graph path, {initializer: expected recipe}) for a llama-like toy."""
+    rng = np.random.default_rng(0)
+    tensors = {
+        "token_embd.weight": (rng.normal(size=(40, DIM)).astype(np.float32), QT.Q8_0),
+        "blk.0.attn_q.weight": (rng.normal(size=(32, DIM)).astype(np.float32), QT.Q4_1),   # 2 heads x 2 halves x 8
+        "blk.0.attn_k.weight": (rng.normal(size=(16, DIM)).astype(np.float32), QT.Q4_1),   # 1 kv head x 2 halves x 8
+        "blk.0.attn_output.weight": (rng.normal(size=(DIM, 32)).astype(np.float32), QT.Q4_1),
+        "blk.0.attn_norm.weight": (rng.normal(size=(DIM,)).astype(np.float32), QT.F32),
+    }
+    path = tmp_path / "toy.gguf"
+    w = gguf.GGUFWriter(str(path), arch="llama")
+    w.add_head_count(HEADS)
+    w.add_head_count_kv(KV_HEADS)
+    q = {}
+    for name, (arr, qtype) in tensors.items():
+        data = arr if qtype == QT.F32 else gguf.quantize(arr, qtype)
+        q[name] = (data, qtype)
+        w.add_tensor(name, data, raw_dtype=None if qtype == QT.F32 else qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    def unpermute(x, h):  # transformers' own implementation, not ours
+        from transformers.modeling_gguf_pytorch_utils import LlamaTensorProcessor
+        return LlamaTensorProcessor()._reverse_permute_weights(x, h, h)
+
+    emb = deq(q, "token_embd.weight")
+    inits = {
+        "emb": emb,                                                            # Gather table: as is
+        "lm_head": emb.T.copy(),                                               # tied head: transposed
+        "wq": unpermute(deq(q, "blk.0.attn_q.weight"), HEADS).T.copy(),        # Q: rope + transpose
+        "wk": unpermute(deq(q, "blk.0.attn_k.weight"), KV_HEADS).T.copy(),     # K: rope (kv heads) + transpose
+        "wo": deq(q, "blk.0.attn_output.weight").T.copy(),                     # plain MatMul weight
+        "norm": deq(q, "blk.0.attn_norm.weight"),
+        "bias": rng.normal(size=(DIM,)).astype(np.float32),                    # not from the GGUF: stays inline
+    }
+    expected = {
+        "emb": ("token_embd.weight", []), "lm_head": ("token_embd.weight", [Op("transpose")]),
+        "wq": ("blk.0.attn_q.weight", [Op("rope_unpermute", HEADS), Op("transpose")]),
+        "wk": ("blk.0.attn_k.weight", [Op("rope_unpermute", KV_HEADS), Op("transpose")]),
+        "wo": ("blk.0.attn_output.weight", [Op("transpose")]), "norm": ("blk.0.attn_norm.weight", []),
+    }
+    nodes = [
+        helper.make_node("Gather", ["emb", "ids"], ["x0"], axis=0),
+        helper.make_node("Mul", ["x0", "norm"], ["x"]),
+        helper.make_node("MatMul", ["x", "wq"], ["q"]),
+        helper.make_node("MatMul", ["x", "wk"], ["k"]),
+        helper.make_node("MatMul", ["q", "wo"], ["o0"]),
+        helper.make_node("Add", ["o0", "bias"], ["o"]),
+        helper.make_node("MatMul", ["o", "lm_head"], ["logits"]),
+    ]
+    f = TensorProto.FLOAT
+    g = helper.make_graph(nodes, "toy", [helper.make_tensor_value_info("ids", TensorProto.INT64, [None])],
+                          [helper.make_tensor_value_info(n, f, None) for n in ("logits", "k")],
+                          [numpy_helper.from_array(v, k) for k, v in inits.items()])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 8
+    graph = tmp_path / "toy.onnx"
+    onnx.save(model, str(graph))
+    return path, graph, expected
+
+
+def run(graph: Path) -> list[np.ndarray]:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = THREADS
+    s = ort.InferenceSession(str(graph), so, providers=["CPUExecutionProvider"])
+    return s.run(None, {"ids": np.array([0, 7, 39, 3], dtype=np.int64)})
+
+
+def test_rope_unpermute_is_transformers_gguf_loader(tmp_path):
+    from transformers.modeling_gguf_pytorch_utils import LlamaTensorProcessor
+    x = np.arange(18 * 5, dtype=np.float32).reshape(18, 5)
+    for h in (1, 3, 9):
+        assert np.array_equal(transport.rope_unpermute(x, h), LlamaTensorProcessor()._reverse_permute_weights(x, h, h))
+
+
+def test_q4_1_and_q8_0_are_float32_d_times_q_plus_m(tiny):
+    """The arithmetic src/engine/gguf-expand.ts reproduces: gguf-py's numpy float32 d*q + m."""
+    path, _, _ = tiny
+    src = transport.GgufSource(path)
+    raw = src.tensors["blk.0.attn_q.weight"].data.reshape(-1, 20)
+    d, m = raw[:, 0:2].copy().view(np.float16).astype(np.float32), raw[:, 2:4].copy().view(np.float16).astype(np.float32)
+    qs = raw[:, 4:]
+    q = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32)  # low nibbles first, then high
+    assert np.array_equal(src.dequantize("blk.0.attn_q.weight").reshape(-1, 32).view(np.uint32),
+                          (d * q + m).astype(np.float32).view(np.uint32))
+    raw8 = src.tensors["token_embd.weight"].data.reshape(-1, 34)
+    d8 = raw8[:, 0:2].copy().view(np.float16).astype(np.float32)
+    q8 = raw8[:, 2:].copy().view(np.int8).astype(np.float32)
+    assert np.array_equal(src.dequantize("token_embd.weight").reshape(-1, 32), q8 * d8)
+
+
+def test_discovers_each_recipe_and_keeps_the_rest_inline(tiny, tmp_path):
+    path, graph, expected = tiny
+    out = tmp_path / "out"
+    layout = transport.write_transport(graph, path, out, max_inline_bytes=1 << 20, log=lambda *_: None)
+    got = {e["name"]: (e["source"], [Op.from_json(o) for o in e["ops"]]) for e in layout["tensors"]}
+    assert got == expected
+    assert layout["inline"]["initializers"] == 1  # the bias
+    for e in layout["tensors"]:
+        assert e["offset"] % transport.ALIGNMENT == 0
+    saved = json.loads((out / transport.LAYOUT_NAME).read_text())
+    assert saved == layout
+    # the graph file holds no weight bytes; with the data file beside it ORT computes the same
+    light = onnx.load(str(out / transport.GRAPH_NAME), load_external_data=False)
+    assert {t.name for t in light.graph.initializer if t.data_location == TensorProto.EXTERNAL} == set(expected)
+    assert all(not t.raw_data for t in light.graph.initializer if t.name in expected)
+    for a, b in zip(run(graph), run(out / transport.GRAPH_NAME)):
+        assert np.array_equal(a, b)
+
+
+def test_one_ulp_off_is_not_a_match(tiny, tmp_path):
+    """Discovery is bit-for-bit: a weight one ulp away from the GGUF's stays inline (and a
+    float initializer of max_inline_bytes or more that stays inline is an error)."""
+    path, graph, _ = tiny
+    m = onnx.load(str(graph))
+    t = next(t for t in m.graph.initializer if t.name == "wo")
+    a = numpy_helper.to_array(t).copy()
+    a.flat[5] = np.nextafter(a.flat[5], np.float32(np.inf))
+    t.CopyFrom(numpy_helper.from_array(a, "wo"))
+    off = tmp_path / "off.onnx"
+    onnx.save(m, str(off))
+    layout = transport.write_transport(off, path, tmp_path / "a", max_inline_bytes=1 << 20, log=lambda *_: None)
+    assert "wo" not in {e["name"] for e in layout["tensors"]}
+    with pytest.raises(TransportError, match="match no tensor"):
+        transport.write_transport(off, path, tmp_path / "b", max_inline_bytes=a.nbytes, log=lambda *_: None)
+
+
+def test_verify_fails_loudly_on_a_changed_byte(tiny, tmp_path):
+    path, graph, _ = tiny
+    out = tmp_path / "out"
+    layout = transport.write_transport(graph, path, out, log=lambda *_: None)
+    transport.verify(layout, path, out / transport.DATA_NAME, reference=graph)  # the intact pair passes
+    data = out / transport.DATA_NAME
+    intact = data.read_bytes()
+    blob = bytearray(intact)
+    e = next(e for e in layout["tensors"] if e["name"] == "wq")
+    blob[e["offset"] + 9] ^= 0x01
+    data.write_bytes(bytes(blob))
+    with pytest.raises(TransportError, match=r"wq: blk.0.attn_q.weight .* differs from the external data"):
+        transport.verify(layout, path, data)
+    # a wrong recipe in the layout is caught against the original graph too
+    data.write_bytes(intact)
+    bad = json.loads(json.dumps(layout))
+    for t in bad["tensors"]:
+        if t["name"] == "wq":
+            t["ops"] = [{"op": "transpose"}]
+    with pytest.raises(TransportError, match="wq"):
+        transport.verify(bad, path, data, reference=graph)
+
+
+# ------------------------------------------------------------------ the real files
+@pytest.mark.real
+def test_smollm2_every_weight_comes_from_the_gguf(tmp_path):
+    from genarm.base import BASE_ID, GGUF_NAME
+    from genarm.paths import CACHE, MODELS
+    gg = CACHE / "gguf" / Path(GGUF_NAME).name
+    graph = MODELS / BASE_ID / "onnx" / "model.onnx"
+    if not gg.exists() or not graph.exists():
+        pytest.skip(f"{gg} or {graph} is absent: run `bash scripts/models.sh` first")
+    layout = transport.write_transport(graph, gg, tmp_path, log=lambda *_: None)
+    kinds: dict[tuple[str, str, str], int] = {}
+    for e in layout["tensors"]:
+        kind = e["source"].split(".")[2] if e["source"].startswith("blk.") else e["source"]
+        key = (kind, e["source_type"], json.dumps(e["ops"]))
+        kinds[key] = kinds.get(key, 0) + 1
+    T = '{"op": "transpose"}'
+    assert kinds == {
+        ("attn_q", "Q4_1", f'[{{"op": "rope_unpermute", "heads": 9}}, {T}]'): 30,
+        ("attn_k", "Q4_1", f'[{{"op": "rope_unpermute", "heads": 3}}, {T}]'): 30,
+        **{(k, "Q4_1", f"[{T}]"): 30 for k in ("attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")},
+        ("attn_norm", "F32", "[]"): 30, ("ffn_norm", "F32", "[]"): 30, ("output_norm.weight", "F32", "[]"): 1,
+        ("token_embd.weight", "Q8_0", "[]"): 1, ("token_embd.weight", "Q8_0", f"[{T}]"): 1,
+    }
+    assert layout["graph"]["bytes"] < 2 << 20  # the weights are all external
+    assert layout["inline"]["bytes"] < 64 << 10
