@@ -260,22 +260,28 @@ class Run:
     warmup: int
     ck: Path
     run_args: dict  # what a checkpoint must have been made with to be resumed
+    prepared: bool = True  # the pairs are a genarm.data set (False: handed in by genarm.train_arm)
     step: int = 0
     t_used: float = 0.0
     log: list = field(default_factory=list)
+    on_step: object = None  # called with each log entry (a progress bar)
 
 
-def setup(args: argparse.Namespace) -> Run:
+def setup(args: argparse.Namespace, pairs: tuple[list[dict], list[dict]] | None = None) -> Run:
     """Data, model (LoRA or whole top layers), frozen-layer cache, optimizer; resumes a checkpoint
-    made with the same arguments (check_resume refuses any other)."""
+    made with the same arguments (check_resume refuses any other). `pairs` = (train, held-out)
+    encoded pairs (genarm.data.encode) instead of a prepared data set (genarm.train_arm)."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     name = args.name or f"{args.kind}-{args.objective}"
     beta = args.beta if args.beta is not None else BETA[args.objective]
-    build_data()
-    data = args.data or args.objective
-    train = load_split(data, "train")
-    held = load_split(args.objective, "heldout")
+    if pairs is None:
+        build_data()
+        data = args.data or args.objective
+        train = load_split(data, "train")
+        held = load_split(args.objective, "heldout")
+    else:
+        data, (train, held) = args.data or "pairs", pairs
     if args.max_pairs:
         train = train[: args.max_pairs] if args.max_pairs < len(train) else train
     from .base import load_base, load_tokenizer
@@ -319,7 +325,7 @@ def setup(args: argparse.Namespace) -> Run:
                                               "seed", "lora_layers", "epochs", "full_top", "data")}
     run_args.update(train_pairs=len(train), lora=lora, beta_used=beta)
     run = Run(args, name, data, beta, train, held, pad_id, model, lora, start, params, opt, micro, accum,
-              total_steps, max(1, round(0.05 * total_steps)), ckdir / "ckpt.pt", run_args)
+              total_steps, max(1, round(0.05 * total_steps)), ckdir / "ckpt.pt", run_args, prepared=pairs is None)
     if run.ck.exists():
         state = torch.load(run.ck, weights_only=False)
         check_resume(run.ck, state.get("args"), run_args)
@@ -364,9 +370,12 @@ def train_loop(r: Run) -> None:
             entry["heldout_acc"] = evaluate(r.model, args.kind, r.held, r.pad_id, r.beta, start=r.start)["accuracy"]
             print(f"[{r.name}] epoch end: held-out accuracy {entry['heldout_acc']:.4f}", flush=True)
         r.log.append(entry)
-        print(f"[{r.name}] step {r.step}/{r.total_steps} loss {entry['loss']:.4f} train_acc {entry['train_acc']:.3f} "
-              + (f"heldout64 {entry['heldout64_acc']:.3f} " if "heldout64_acc" in entry else "")
-              + f"lr {lr:.2e} {r.t_used/60:.1f} min", flush=True)
+        if r.on_step:
+            r.on_step(entry)
+        else:
+            print(f"[{r.name}] step {r.step}/{r.total_steps} loss {entry['loss']:.4f} train_acc {entry['train_acc']:.3f} "
+                  + (f"heldout64 {entry['heldout64_acc']:.3f} " if "heldout64_acc" in entry else "")
+                  + f"lr {lr:.2e} {r.t_used/60:.1f} min", flush=True)
         if r.step % 4 == 0 or r.step == r.total_steps:
             trainable = {n: p.detach() for n, p in r.model.named_parameters() if p.requires_grad}
             torch.save({"trainable": trainable, "opt": r.opt.state_dict(), "step": r.step, "t_used": r.t_used,
@@ -384,7 +393,7 @@ def final_eval(r: Run) -> dict:
     print(f"[{r.name}] held-out accuracy {final['accuracy']:.4f} CI95 {final['ci95']} on {final['n']} pairs "
           f"({time.time()-t0:.0f} s)", flush=True)
     out = {"heldout": final}
-    if r.data != args.objective:
+    if r.prepared and r.data != args.objective:
         own_held = load_split(r.data, "heldout")
         sources = {p["source"] for p in r.held}
         rest = [p for p in own_held if p["source"] not in sources]
