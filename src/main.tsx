@@ -3,17 +3,17 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './ui/App';
 import { configureEngine, useApp } from './store/store';
-import { createWorkerEngine } from './ui/engine-adapter';
+import { WorkerEngine } from './worker/client';
 import './ui/styles.css';
 
 async function start() {
   const params = new URLSearchParams(window.location.search);
   if (import.meta.env.DEV && params.get('engine') === 'fake') {
     // UI work without models: a deterministic stand-in engine (never in a production build)
-    const { FakeEngine } = await import('./store/fake-engine');
-    configureEngine(() => new FakeEngine({ msPerToken: 40 }));
+    const { FakeEngine, readFakeManifest } = await import('./store/fake-engine');
+    configureEngine(() => new FakeEngine({ msPerToken: 40 }), { readManifest: readFakeManifest });
   } else {
-    configureEngine(createWorkerEngine);
+    configureEngine(() => new WorkerEngine());
   }
   createRoot(document.getElementById('root')!).render(
     <StrictMode>

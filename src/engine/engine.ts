@@ -16,6 +16,7 @@ import { decodeArgs } from './decoders/args';
 import { decodeBestOfN } from './decoders/bon';
 import { annotateWithArms } from './decoders/score';
 import { disposeCache, emptyCache } from './kv-cache';
+import type { GenArmGenerator, GenerateCallbacks } from './interface';
 
 export const DEFAULT_SETTINGS: Omit<ResolvedSettings, 'prompt'> = {
   weights: {},
@@ -23,7 +24,7 @@ export const DEFAULT_SETTINGS: Omit<ResolvedSettings, 'prompt'> = {
   temperature: 1,
   top_k: 0,
   top_p: 1,
-  // off: the paper's exact decoding, eq. 7 and nothing else; the page's defaults are in src/store/store.ts
+  // off: the paper's exact decoding, eq. 7 and nothing else; the page's defaults are in src/store/settings.ts
   repetition_penalty: 1,
   no_repeat_ngram_size: 0,
   seed: 0,
@@ -54,12 +55,8 @@ export interface LoadOptions {
   path?: PathChoice;
 }
 
-export interface GenerateOptions {
-  signal?: AbortSignal;
-  onToken?: (t: TokenRecord) => void;
-  onStatus?: (message: string) => void;
-  /** called once the prompt is tokenised, before the first token */
-  onStart?: (info: { prompt_tokens: number; prompt_truncated: boolean }) => void;
+/** The interface's callbacks (interface.ts) plus what only in-process callers ask for. */
+export interface GenerateOptions extends GenerateCallbacks {
   /**
    * With score_arms false: compute every ARM's token rewards after generation, in one
    * pass per ARM, outside the timed decode (the CLI uses it so its JSON always has
@@ -68,10 +65,16 @@ export interface GenerateOptions {
   rewardsAfter?: boolean;
 }
 
-export class Engine {
+/**
+ * One loaded suite. Implements the generate/abort part of GenArmEngine (interface.ts):
+ * loading is the static Engine.load, since an Engine is made by whoever owns its
+ * platform (the worker's EngineHost, the CLI, bench/, tests) and is never reloaded.
+ */
+export class Engine implements GenArmGenerator {
   private rms: Partial<Record<Objective, CausalLM>> = {};
   private rmLoading: Promise<void> | null = null;
-  private busy: Promise<unknown> = Promise.resolve();
+  /** the run in flight: its controller, for abort() */
+  private running: AbortController | null = null;
 
   private constructor(
     readonly platform: Platform,
@@ -260,19 +263,37 @@ export class Engine {
   }
 
   /**
-   * Generate one response. Runs are serialised: a call waits for the previous run to
-   * settle (abort it first through its signal to cancel it), since the models' caches
-   * and sessions belong to one run at a time.
+   * Generate one response. One run at a time, since the models' caches and sessions
+   * belong to one run: a call while a run is in flight is refused (rejects), not queued.
+   * Ordering runs is the caller's job, and in the app one place does it: the worker's
+   * EngineHost (src/worker/host.ts) aborts the run in flight and waits for it to settle
+   * before the next generate. The CLI and bench/ await each run before the next.
    */
-  generate(settings: GenerateSettings, opts: GenerateOptions = {}): Promise<GenerationResult> {
-    const run = this.busy.then(() => this.run(settings, opts));
-    this.busy = run.catch(() => undefined);
-    return run;
+  async generate(settings: GenerateSettings, opts: GenerateOptions = {}): Promise<GenerationResult> {
+    if (this.running) {
+      throw new Error('Engine.generate: a run is already in flight (abort it and await it first: one run at a time)');
+    }
+    const controller = new AbortController();
+    const outer = opts.signal;
+    const forward = () => controller.abort();
+    if (outer?.aborted) controller.abort();
+    else outer?.addEventListener('abort', forward, { once: true });
+    this.running = controller;
+    try {
+      return await this.run(settings, opts, controller.signal);
+    } finally {
+      outer?.removeEventListener('abort', forward);
+      this.running = null;
+    }
   }
 
-  private async run(settings: GenerateSettings, opts: GenerateOptions): Promise<GenerationResult> {
+  /** Stop the run in flight at its next step (it resolves with finish_reason 'abort'); no-op when idle. */
+  abort(): void {
+    this.running?.abort();
+  }
+
+  private async run(settings: GenerateSettings, opts: GenerateOptions, signal: AbortSignal): Promise<GenerationResult> {
     const s = this.resolveSettings(settings);
-    const signal = opts.signal ?? new AbortController().signal;
     if ((s.decoder === 'args' || s.decoder === 'bon') && Object.values(s.weights).some((w) => w)) {
       opts.onStatus?.('loading the trajectory reward models');
       await this.ensureRms();

@@ -15,6 +15,18 @@ export function checkManifest(json: unknown): Manifest {
   return m;
 }
 
+/**
+ * The suite to load when none is asked for, read from the manifest alone: its declared
+ * `default` when that suite exists, else the first suite in manifest order whose base is
+ * not marked `tiny` (the random-weight test models), else the first suite; undefined for
+ * a manifest without suites.
+ */
+export function defaultSuite(m: Pick<Manifest, 'suites' | 'models' | 'default'>): string | undefined {
+  const ids = Object.keys(m.suites);
+  if (m.default && m.suites[m.default]) return m.default;
+  return ids.find((id) => !m.models[m.suites[id].base]?.tiny) ?? ids[0];
+}
+
 export interface SuiteModels {
   suite: ModelSuite;
   base: ModelEntry;

@@ -78,6 +78,11 @@ export interface Manifest {
   created: string;
   models: Record<string, ModelEntry>;
   suites: Record<string, ModelSuite>;
+  /**
+   * the suite a page loads when its URL names none (manifest.ts, defaultSuite); when
+   * absent, the first suite whose base is not a tiny test model
+   */
+  default?: string;
   /** preferred dtype per backend, from measurements in reports/models.json */
   preferred: { webgpu: Dtype; webgpu_f16?: Dtype; wasm: Dtype; node: Dtype };
 }

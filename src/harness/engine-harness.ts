@@ -1,11 +1,11 @@
 // Entry of e2e/engine-harness.html: exposes the worker client to Playwright as
 // window.harness, so the engine test drives the real worker without the UI.
-import { EngineClient, type Ready } from '../worker/client';
+import { WorkerEngine } from '../worker/client';
+import type { EngineLoadOptions, Ready } from '../engine/interface';
 import type { GenerateSettings, GenerationResult, LoadProgress } from '../engine/types';
-import type { LoadRequest } from '../worker/protocol';
 
 export interface Harness {
-  load(req: Omit<LoadRequest, 'type' | 'baseUrl'> & { baseUrl?: string }): Promise<Ready & { progress: LoadProgress[] }>;
+  load(req: EngineLoadOptions): Promise<Ready & { progress: LoadProgress[] }>;
   generate(settings: GenerateSettings): Promise<{ result: GenerationResult; streamed: number[] }>;
   /** start two runs, the second right after the first's first token; returns both */
   race(a: GenerateSettings, b: GenerateSettings): Promise<{ first: GenerationResult; second: GenerationResult; streamedA: number[]; streamedB: number[] }>;
@@ -19,9 +19,9 @@ export interface Harness {
 const log = document.getElementById('log')!;
 const say = (m: string) => (log.textContent += `\n${m}`);
 
-let client = new EngineClient();
+let client = new WorkerEngine();
 const notices: string[] = [];
-const watch = (c: EngineClient) => c.onNotice((m) => (notices.push(m), say(`notice: ${m}`)));
+const watch = (c: WorkerEngine) => c.onNotice((m) => (notices.push(m), say(`notice: ${m}`)));
 watch(client);
 
 const harness: Harness = {
@@ -40,7 +40,7 @@ const harness: Harness = {
   },
   async generate(settings) {
     const streamed: number[] = [];
-    const result = await client.generate(settings, (t) => streamed.push(t.id));
+    const result = await client.generate(settings, { onToken: (t) => streamed.push(t.id) });
     say(`generated: ${JSON.stringify(result.text)}`);
     return { result, streamed };
   },
@@ -50,12 +50,14 @@ const harness: Harness = {
     let second: Promise<GenerationResult> | null = null;
     let started!: () => void;
     const gate = new Promise<void>((r) => (started = r));
-    const first = client.generate(a, (t) => {
-      streamedA.push(t.id);
-      started();
+    const first = client.generate(a, {
+      onToken: (t) => {
+        streamedA.push(t.id);
+        started();
+      },
     });
     await gate;
-    second = client.generate(b, (t) => streamedB.push(t.id));
+    second = client.generate(b, { onToken: (t) => streamedB.push(t.id) });
     return { first: await first, second: await second, streamedA, streamedB };
   },
   async loseGpuDuring(settings) {
@@ -69,11 +71,13 @@ const harness: Harness = {
     let error: string | null = null;
     let finish: string | null = null;
     try {
-      const r = await client.generate(settings, () => {
-        if (!lost) {
-          lost = true;
-          client.debugLoseGpu();
-        }
+      const r = await client.generate(settings, {
+        onToken: () => {
+          if (!lost) {
+            lost = true;
+            client.debugLoseGpu();
+          }
+        },
       });
       finish = r.finish_reason;
     } catch (e) {
@@ -84,8 +88,8 @@ const harness: Harness = {
     return { error, finish, nextBackend: ready.backend.backend, reason: ready.backend.reason };
   },
   reset() {
-    client.terminate();
-    client = new EngineClient();
+    client.dispose();
+    client = new WorkerEngine();
     watch(client);
   },
 };

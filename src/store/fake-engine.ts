@@ -1,9 +1,17 @@
 // A stand-in engine for store tests and for the dev server's ?engine=fake (UI work without
-// models). Deterministic in the seed and the weights; honours abort like the worker does.
+// models): the real worker client (src/worker/client.ts) over the real EngineHost
+// (src/worker/host.ts) in this thread (src/worker/in-process.ts), with a deterministic
+// model in place of engine.ts (tokens depend only on the seed, the prompt and the
+// weights). So the store is tested through GenArmEngine (src/engine/interface.ts) with
+// runs ordered where the app orders them: in the host.
 import type {
-  Alternative, GenerateSettings, GenerationResult, LoadProgress, Manifest, Objective, TokenRecord,
+  Alternative, BackendInfo, GenerateSettings, GenerationResult, LoadProgress, Manifest, Objective, TokenRecord,
 } from '../engine/types';
-import type { EngineClient, ReadyInfo } from './types';
+import type { GenerateCallbacks } from '../engine/interface';
+import { ModelFileError } from '../engine/files';
+import { WorkerEngine } from '../worker/client';
+import { EngineHost, type EngineLoader, type HostedEngine } from '../worker/host';
+import { inProcessPort } from '../worker/in-process';
 
 const WORDS = [' The', ' a', ' good', ' idea', ' is', ' to', ' sleep', ' early', ',', ' and', ' avoid', ' screens',
   ' before', ' bed', '.', ' You', ' can', ' also', ' try', ' reading', ' <script>', ' harm', ' help', '\n', ' safe'];
@@ -28,19 +36,40 @@ export const FAKE_MANIFEST: Manifest = {
 
 export interface FakeOptions {
   msPerToken?: number;
+  /** the load fails naming this file, as a bad sha256 would (files.ts, ModelFileError) */
   failLoad?: { message: string; file: string };
   backend?: 'webgpu' | 'wasm';
+  /** a prompt longer than this many characters comes back truncated */
   truncateOver?: number;
 }
 
-export class FakeEngine implements EngineClient {
-  private progressCbs = new Set<(p: LoadProgress) => void>();
-  private noticeCbs = new Set<(m: string) => void>();
-  private aborted = false;
-  calls: GenerateSettings[] = [];
-  constructor(private opts: FakeOptions = {}) {}
+/** The manifest the fake loads; pass it to configureEngine's readManifest. */
+export const readFakeManifest = async (): Promise<Manifest> => FAKE_MANIFEST;
 
-  async load(): Promise<ReadyInfo> {
+/**
+ * GenArmEngine, as the worker client: `calls` lists the settings of every run the host
+ * really started, in order (a request superseded before it started never runs, as with
+ * the real engine); `requests` every generate sent.
+ */
+export class FakeEngine extends WorkerEngine {
+  readonly calls: GenerateSettings[];
+  /** the settings of every generate the store sent, started or not */
+  readonly requests: GenerateSettings[] = [];
+
+  constructor(opts: FakeOptions = {}) {
+    const calls: GenerateSettings[] = [];
+    super(inProcessPort((post) => new EngineHost(fakeLoader(opts, calls), post)));
+    this.calls = calls;
+  }
+
+  override generate(settings: GenerateSettings, callbacks?: GenerateCallbacks): Promise<GenerationResult> {
+    this.requests.push(structuredClone(settings));
+    return super.generate(settings, callbacks);
+  }
+}
+
+function fakeLoader(opts: FakeOptions, calls: GenerateSettings[]): EngineLoader {
+  return async (req, { onProgress }) => {
     const files = ['base/onnx/model.onnx', 'arm-help/onnx/model.onnx', 'arm-harm/onnx/model.onnx'];
     const total = 3 * 1_000_000;
     for (let step = 0; step <= 4; step++) {
@@ -48,24 +77,39 @@ export class FakeEngine implements EngineClient {
         files: files.map((path) => ({ path, loaded: step * 250_000, total: 1_000_000, cached: false, done: step === 4 })),
         loaded: step * 750_000, total, phase: step === 4 ? 'ready' : 'download',
       };
-      this.progressCbs.forEach((cb) => cb(p));
+      onProgress(p);
       await sleep(5);
     }
-    if (this.opts.failLoad) throw Object.assign(new Error(this.opts.failLoad.message), { file: this.opts.failLoad.file });
-    const be = this.opts.backend ?? 'wasm';
-    return {
-      backend: { backend: be, dtype: 'fp32', reason: be === 'wasm' ? 'fake engine: no WebGPU adapter' : 'fake engine', threads: 2 },
-      manifest: FAKE_MANIFEST,
-      notices: [],
-    };
+    if (opts.failLoad) throw new ModelFileError(opts.failLoad.message, opts.failLoad.file);
+    if (!FAKE_MANIFEST.suites[req.suite]) throw new Error(`suite '${req.suite}' is not in manifest.json (it has: fake)`);
+    const be = opts.backend ?? 'wasm';
+    return new FakeModel(opts, calls, {
+      backend: be, dtype: 'fp32', reason: be === 'wasm' ? 'fake engine: no WebGPU adapter' : 'fake engine', threads: 2,
+    });
+  };
+}
+
+/**
+ * In place of engine.ts's Engine, and as strict: a run while another is in flight is
+ * refused, so a test that passes proves the host never overlapped two runs.
+ */
+class FakeModel implements HostedEngine {
+  readonly manifest = FAKE_MANIFEST;
+  private running = false;
+  constructor(private opts: FakeOptions, private calls: GenerateSettings[], readonly backend: BackendInfo) {}
+
+  async generate(s: GenerateSettings, callbacks: GenerateCallbacks = {}): Promise<GenerationResult> {
+    if (this.running) throw new Error('fake engine: a run is already in flight (one run at a time)');
+    this.running = true;
+    try {
+      return await this.run(s, callbacks);
+    } finally {
+      this.running = false;
+    }
   }
 
-  async generate(
-    s: GenerateSettings, onToken: (t: TokenRecord) => void,
-    onStart?: (i: { prompt_tokens: number; prompt_truncated: boolean }) => void,
-  ): Promise<GenerationResult> {
+  private async run(s: GenerateSettings, { onStart, onToken, signal }: GenerateCallbacks): Promise<GenerationResult> {
     this.calls.push(structuredClone(s));
-    this.aborted = false;
     const truncated = this.opts.truncateOver !== undefined && s.prompt.length > this.opts.truncateOver;
     onStart?.({ prompt_tokens: s.prompt.length, prompt_truncated: truncated });
     const r = rng(s.seed * 7919 + s.prompt.length);
@@ -77,7 +121,7 @@ export class FakeEngine implements EngineClient {
     const ws = guided ? s.weights.harmlessness ?? 0 : 0;
     for (let i = 0; i < s.max_tokens; i++) {
       await sleep(this.opts.msPerToken ?? 2);
-      if (this.aborted) { finish = 'abort'; break; }
+      if (signal?.aborted) { finish = 'abort'; break; }
       const u = r();
       // the weights bend the choice, so that a weight change changes the text
       const id = Math.floor((u + 0.37 * wh + 0.61 * ws) * 1000) % WORDS.length;
@@ -94,22 +138,18 @@ export class FakeEngine implements EngineClient {
         p_guided: 0.4, p_base: Math.exp(logprob_base), top_base: alts, top_guided: alts, ms: this.opts.msPerToken ?? 2,
       };
       tokens.push(t);
-      onToken(t);
+      onToken?.(t);
     }
     const ms = performance.now() - t0;
     return {
       text: tokens.map((t) => t.text).join(''), tokens, finish_reason: finish, prompt_tokens: s.prompt.length,
       prompt_truncated: truncated, ttft_ms: tokens.length ? ms / tokens.length : 0, ms_per_token: tokens.length ? ms / tokens.length : 0,
       tokens_per_s: ms > 0 ? (tokens.length * 1000) / ms : 0,
-      backend: { backend: 'wasm', dtype: 'fp32', reason: 'fake' }, settings: s,
+      backend: this.backend, settings: s,
     };
   }
 
-  async fetchManifest(): Promise<Manifest> { return FAKE_MANIFEST; }
-  abort(): void { this.aborted = true; }
-  onProgress(cb: (p: LoadProgress) => void) { this.progressCbs.add(cb); return () => { this.progressCbs.delete(cb); }; }
-  onNotice(cb: (m: string) => void) { this.noticeCbs.add(cb); return () => { this.noticeCbs.delete(cb); }; }
-  emitNotice(m: string) { this.noticeCbs.forEach((cb) => cb(m)); }
+  async dispose(): Promise<void> {}
 }
 
 function sleep(ms: number) {

@@ -1,8 +1,13 @@
-// The store's ordering rules against a fake engine: base then guided, last request wins,
-// Stop, debounced live regeneration, load failures with Retry, the sweep, the URL.
+// The store's ordering rules against the fake engine, driven through GenArmEngine
+// (src/engine/interface.ts): the real worker client and EngineHost in this thread over a
+// deterministic model (fake-engine.ts), so runs are ordered where the app orders them.
+// Base then guided, last request wins, Stop, debounced live regeneration, load failures
+// with Retry, the sweep, the default suite, reset, the URL.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FakeEngine, type FakeOptions } from './fake-engine';
-import { configureEngine, DEBOUNCE_MS, DEFAULT_SETTINGS, REPETITION_DEFAULTS, resetAppForTests, useApp } from './store';
+import type { GenArmEngine, Ready } from '../engine/interface';
+import type { GenerateSettings, GenerationResult, Manifest } from '../engine/types';
+import { FAKE_MANIFEST, FakeEngine, readFakeManifest, type FakeOptions } from './fake-engine';
+import { configureEngine, DEBOUNCE_MS, DEFAULT_SETTINGS, REPETITION_DEFAULTS, useApp } from './store';
 import { buildQuery, parseQuery } from './url';
 
 let engines: FakeEngine[] = [];
@@ -11,7 +16,7 @@ function useFake(opts: FakeOptions = {}) {
     const e = new FakeEngine(opts);
     engines.push(e);
     return e;
-  });
+  }, { readManifest: readFakeManifest });
 }
 const last = () => engines[engines.length - 1];
 const st = () => useApp.getState();
@@ -26,9 +31,9 @@ async function until(f: () => boolean, ms = 5000) {
 
 beforeEach(() => {
   engines = [];
-  resetAppForTests();
+  useApp.getState().reset();
 });
-afterEach(() => resetAppForTests());
+afterEach(() => useApp.getState().reset());
 
 describe('loading', () => {
   it('loads the suite and says why it runs on WASM', async () => {
@@ -106,8 +111,27 @@ describe('generation', () => {
     expect(st().guided.status).toBe('done');
     expect(st().guided.result!.settings.seed).toBe(2);
     expect(st().base.result!.settings.seed).toBe(2);
-    // the superseded request of seed 1 never reached the engine
-    expect(last().calls.some((x) => x.seed === 1)).toBe(false);
+    // the store sent the request of seed 1 at once, without waiting for the run in
+    // flight; the host cancelled it before it started, so it never ran
+    expect(last().requests.map((x) => [x.decoder, x.seed])).toEqual([['base', 42], ['base', 1], ['base', 2], ['genarm', 2]]);
+    expect(last().calls.map((x) => [x.decoder, x.seed])).toEqual([['base', 42], ['base', 2], ['genarm', 2]]);
+  });
+
+  it('a new request while a pair runs goes out at once, and the host cancels the run in flight', async () => {
+    st().setMaxTokens(200);
+    const a = st().generate();
+    await until(() => st().base.tokens.length >= 3);
+    st().setSeed(5);
+    st().setMaxTokens(4);
+    const sent = last().requests.length;
+    const b = st().generate();
+    // no wait in the store: the request is with the engine before the old run settles
+    expect(last().requests.length).toBe(sent + 1);
+    await Promise.all([a, b]);
+    expect(st().base.result!.settings.seed).toBe(5);
+    expect(st().guided.status).toBe('done');
+    // the old pair stopped after its base run: its guided run was never asked for
+    expect(last().calls.map((x) => [x.decoder, x.seed])).toEqual([['base', 42], ['base', 5], ['genarm', 5]]);
   });
 
   it('Stop keeps the partial answer and stops the pair', async () => {
@@ -202,7 +226,7 @@ describe('generation', () => {
   });
 
   it('reports a truncated prompt', async () => {
-    resetAppForTests();
+    useApp.getState().reset();
     useFake({ truncateOver: 10 });
     await st().init('');
     st().setMaxTokens(3);
@@ -224,6 +248,109 @@ describe('generation', () => {
     await q;
     expect(st().sweep.status).toBe('cancelled');
     expect(st().sweep.points.length).toBeLessThan(9);
+  });
+});
+
+/** A GenArmEngine written against the interface alone: answers at once, records what it is asked. */
+class InstantEngine implements GenArmEngine {
+  asked: GenerateSettings[] = [];
+  loads: string[] = [];
+  private ready = new Set<(r: Ready) => void>();
+  constructor(private manifest: Manifest) {}
+  async load(o: { suite: string }): Promise<Ready> {
+    this.loads.push(o.suite);
+    return { backend: { backend: 'webgpu', dtype: 'q4', reason: 'instant' }, manifest: this.manifest, notices: [] };
+  }
+  async generate(s: GenerateSettings, cb: Parameters<GenArmEngine['generate']>[1] = {}): Promise<GenerationResult> {
+    this.asked.push(s);
+    cb.onStart?.({ prompt_tokens: 3, prompt_truncated: false });
+    const token = {
+      index: 0, id: 1, text: ' ok', logprob_base: -1, rewards: {}, shifts: {}, p_guided: 1, p_base: 1, top_base: [], top_guided: [], ms: 1,
+    };
+    cb.onToken?.(token);
+    return {
+      text: ' ok', tokens: [token], finish_reason: 'length', prompt_tokens: 3, prompt_truncated: false, ttft_ms: 1, ms_per_token: 1,
+      tokens_per_s: 1000, backend: { backend: 'webgpu', dtype: 'q4', reason: 'instant' }, settings: s,
+    };
+  }
+  abort(): void {}
+  onProgress() { return () => {}; }
+  onNotice() { return () => {}; }
+  onReady(cb: (r: Ready) => void) { this.ready.add(cb); return () => { this.ready.delete(cb); }; }
+  onError() { return () => {}; }
+  dispose(): void {}
+  /** what the worker does after a lost GPU: a second 'ready', on WASM */
+  fallBack() {
+    this.ready.forEach((f) => f({ backend: { backend: 'wasm', dtype: 'fp32', reason: 'GPU lost' }, manifest: this.manifest, notices: [] }));
+  }
+}
+
+const tinyBase = { tiny: true } as Manifest['models'][string];
+const suiteOf = (id: string, base: string) => ({ id, label: id, base, arms: { helpfulness: 'h' }, rms: {} });
+const MULTI: Manifest = {
+  ...FAKE_MANIFEST,
+  models: { 'tiny-base': tinyBase },
+  suites: { tiny: suiteOf('tiny', 'tiny-base'), first: suiteOf('first', 'real-a'), second: suiteOf('second', 'real-b') },
+};
+
+function useInstant(manifest: Manifest): () => InstantEngine {
+  let e: InstantEngine | null = null;
+  configureEngine(() => (e = new InstantEngine(manifest)), { readManifest: async () => manifest });
+  return () => e!;
+}
+
+describe('any GenArmEngine', () => {
+  it('the store needs nothing but the interface: a pair, then a later ready on WASM', async () => {
+    const engine = useInstant(FAKE_MANIFEST);
+    await st().init('');
+    expect(st().load.backend?.backend).toBe('webgpu');
+    await st().generate();
+    expect(engine().asked.map((s) => s.decoder)).toEqual(['base', 'genarm']);
+    expect(st().guided).toMatchObject({ status: 'done', tokens: [{ text: ' ok' }] });
+    engine().fallBack();
+    expect(st().load.backend?.backend).toBe('wasm');
+    expect(st().notices.find((n) => n.id === 'fallback')?.text).toMatch(/WebGPU stopped working/);
+  });
+
+  it('the default suite comes from the manifest: the first that is not a tiny test suite', async () => {
+    const engine = useInstant(MULTI);
+    await st().init('');
+    expect(st().suite).toBe('first');
+    expect(engine().loads).toEqual(['first']);
+  });
+
+  it("the manifest's declared default wins; a URL's unknown suite falls back to it with a warning", async () => {
+    const engine = useInstant({ ...MULTI, default: 'second' });
+    await st().init('?suite=nope');
+    expect(st().suite).toBe('second');
+    expect(engine().loads).toEqual(['second']);
+    expect(st().notices.some((n) => n.id === 'suite-missing')).toBe(true);
+    // a URL naming a suite that exists gets that one
+    st().reset();
+    const again = useInstant({ ...MULTI, default: 'second' });
+    await st().init('?suite=tiny');
+    expect(again().loads).toEqual(['tiny']);
+  });
+});
+
+describe('reset', () => {
+  it('puts every slice back to its initial state and drops the engine', async () => {
+    useFake();
+    await st().init('?prompt=hi&max=4&seed=3&color=helpfulness');
+    await until(() => st().guided.status === 'done');
+    st().setWeight('harmlessness', 3);
+    const engine = last();
+    st().reset();
+    const s = st();
+    expect(s.settings).toEqual(DEFAULT_SETTINGS);
+    expect(s).toMatchObject({
+      heat: 'sum', autoRun: false, suite: undefined, baseUrl: '/models/', load: { status: 'idle' }, notices: [],
+      base: { status: 'idle', tokens: [] }, guided: { status: 'idle', tokens: [] }, shownPrompt: undefined,
+      baseCache: undefined, sweep: { status: 'idle', points: [] },
+    });
+    // the engine is gone: nothing runs until the next load
+    await s.generate();
+    expect(engine.requests).toHaveLength(2);
   });
 });
 

@@ -78,35 +78,83 @@ export interface SweepState {
   error?: string;
 }
 
-/** Answer of a load: what the worker's 'ready' event carries. */
-export interface ReadyInfo {
-  backend: BackendInfo;
-  manifest: Manifest;
-  notices: string[];
+// ---- the store's slices (src/store/slices/), combined in one create() in store.ts ----
+
+/** Which suite, from where, and how loading went (slices/load.ts). */
+export interface LoadSlice {
+  /** suite id in the manifest */
+  suite?: string;
+  /** backend forced by the URL (?backend=wasm|webgpu) */
+  forcedBackend?: 'webgpu' | 'wasm';
+  /** dtype forced by the URL (?dtype=fp32) */
+  forcedDtype?: Dtype;
+  baseUrl: string;
+  load: LoadState;
+  notices: Notice[];
+  loadModels(): Promise<void>;
+  selectSuite(id: string): void;
+  notify(level: Notice['level'], text: string, id?: string): void;
+  dismissNotice(id: string): void;
+}
+
+/** The view a link reproduces, and the setters that edit it (slices/url.ts). */
+export interface UrlSlice {
+  settings: UiSettings;
+  heat: HeatMode;
+  /** the URL named a prompt: generate once the models are ready */
+  autoRun: boolean;
+  /** read the URL into the store, then load the models */
+  init(search: string, baseUrl?: string): Promise<void>;
+  /** write the view back to the URL (debounced; replaceState) */
+  syncUrl(): void;
+  setPrompt(prompt: string): void;
+  setWeight(objective: Objective, value: number): void;
+  setWeights(weights: Weights): void;
+  setDecoder(decoder: Decoder): void;
+  setTemperature(t: number): void;
+  setRepetitionPenalty(p: number): void;
+  setNoRepeatNgram(n: number): void;
+  /** repetition penalty 1 and no n-gram ban in one step (the paper's decoding) */
+  setPaperRepetition(): void;
+  setMaxTokens(n: number): void;
+  setSeed(seed: number): void;
+  setParam(key: 'args_k' | 'args_w' | 'bon_n', value: number): void;
+  newSeed(): void;
+  setHeat(mode: HeatMode): void;
+}
+
+/** The base and guided answers side by side (slices/runs.ts). */
+export interface RunsSlice {
+  base: PanelRun;
+  guided: PanelRun;
+  /** the prompt of the view on screen (echoed above the answers) */
+  shownPrompt?: string;
+  /** the last base answer and the settings it depends on: a weight change reuses it */
+  baseCache?: { key: string; run: PanelRun };
+  /** generate base then guided for the current settings; the last request wins */
+  generate(): Promise<void>;
+  /** debounced generate, for released sliders and other live controls */
+  scheduleRegenerate(): void;
+  stop(): void;
+}
+
+/** The helpfulness x harmlessness weight sweep (slices/sweep.ts). */
+export interface SweepSlice {
+  sweep: SweepState;
+  runSweep(): Promise<void>;
+  cancelSweep(): void;
+}
+
+export interface AppState extends LoadSlice, UrlSlice, RunsSlice, SweepSlice {
+  /** every slice back to its initial state, the engine link dropped (zustand's "How to reset state") */
+  reset(): void;
 }
 
 /**
- * What the store needs from the engine client (src/worker/client.ts). Kept narrow so that
- * store tests can hand in a fake.
+ * A slice's state without its actions: what its initial-state object holds. Optional
+ * fields are listed too (as undefined), so that set(initial) clears them: set merges.
  */
-export interface EngineClient {
-  load(opts: { baseUrl: string; suite: string; backend?: 'webgpu' | 'wasm'; dtype?: Dtype }): Promise<ReadyInfo>;
-  generate(
-    settings: GenerateSettings,
-    onToken: (t: TokenRecord) => void,
-    onStart?: (info: { prompt_tokens: number; prompt_truncated: boolean }) => void,
-    onStatus?: (message: string) => void,
-  ): Promise<GenerationResult>;
-  abort(): void;
-  onProgress(cb: (p: LoadProgress) => void): () => void;
-  onNotice(cb: (message: string) => void): () => void;
-  /** every later 'ready' too, e.g. after a lost GPU made the worker reload on WASM */
-  onReady?(cb: (r: ReadyInfo) => void): () => void;
-  /** errors not tied to a pending call */
-  onError?(cb: (e: { message: string; file?: string }) => void): () => void;
-  dispose?(): void;
-  /** read the manifest (default: fetch `${baseUrl}manifest.json` from the page) */
-  fetchManifest?(baseUrl: string): Promise<Manifest>;
-}
+export type SliceState<T> = { [K in DataKeys<T>]: T[K] };
+type DataKeys<T> = { [K in keyof T]-?: T[K] extends (...args: never[]) => unknown ? never : K }[keyof T];
 
 export type { Objective, TokenRecord, GenerationResult, GenerateSettings, Manifest };

@@ -36,7 +36,7 @@ export function parseQuery(search: string): UrlState {
   }
   const temp = num(q.get('temp'), 0, 2);
   if (temp !== undefined) settings.temperature = temp;
-  // the page's ranges (REPETITION_PENALTY_RANGE, NGRAM_RANGE in store.ts)
+  // the page's ranges (REPETITION_PENALTY_RANGE, NGRAM_RANGE in settings.ts)
   const rep = num(q.get('rep'), 1, 2);
   if (rep !== undefined) settings.repetition_penalty = rep;
   const ngram = num(q.get('ngram'), 0, 8);

@@ -1,35 +1,53 @@
-// A typed client of the engine worker for the UI: promises for load and generate,
-// subscriptions for progress, notices and backend changes (a WASM fallback after a
-// lost GPU sends a second 'ready').
-import type { BackendInfo, GenerateSettings, GenerationResult, LoadProgress, Manifest, TokenRecord } from '../engine/types';
-import type { LoadRequest, WorkerEvent, WorkerRequest } from './protocol';
+// The page's end of the engine worker: GenArmEngine (src/engine/interface.ts) over the
+// typed protocol (protocol.ts), as WebLLM's WebWorkerMLCEngine is MLCEngineInterface
+// over postMessage. Promises for load and generate, subscriptions for progress, notices
+// and backend changes (a WASM fallback after a lost GPU sends a second 'ready').
+// Ordering runs is the worker host's job (host.ts); the client only gives each request
+// an id and routes each event to the callbacks of the request it names.
+import type { GenerateSettings, GenerationResult, LoadProgress } from '../engine/types';
+import {
+  EngineError, type EngineLoadOptions, type GenArmEngine, type GenerateCallbacks, type Ready, type Unsubscribe,
+} from '../engine/interface';
+import type { WorkerEvent, WorkerRequest } from './protocol';
 
-export interface Ready {
-  backend: BackendInfo;
-  manifest: Manifest;
-  notices: string[];
+/**
+ * The boundary the client talks through: a module Worker (workerPort), or the host in
+ * this thread (in-process.ts: the store's tests and the dev server's fake engine).
+ */
+export interface EnginePort {
+  post(req: WorkerRequest): void;
+  onMessage(f: (e: WorkerEvent) => void): void;
+  /** the other side died: every pending call fails */
+  onCrash(f: (message: string) => void): void;
+  close(): void;
 }
 
-export class EngineError extends Error {
-  constructor(message: string, readonly file?: string, readonly recoverable = true) {
-    super(message);
-    this.name = 'EngineError';
-  }
+export function workerPort(worker: Worker): EnginePort {
+  return {
+    post: (req) => worker.postMessage(req),
+    onMessage: (f) => worker.addEventListener('message', (e: MessageEvent<WorkerEvent>) => f(e.data)),
+    onCrash: (f) => worker.addEventListener('error', (e) => f(e.message)),
+    close: () => worker.terminate(),
+  };
 }
 
-interface Pending {
+function spawnWorker(): Worker {
+  return new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
+}
+
+interface Pending extends Omit<GenerateCallbacks, 'signal'> {
   resolve: (r: GenerationResult) => void;
   reject: (e: Error) => void;
-  onToken?: (t: TokenRecord) => void;
-  onStatus?: (m: string) => void;
-  onStart?: (info: { prompt_tokens: number; prompt_truncated: boolean }) => void;
+  /** stops listening to the caller's signal */
+  release: () => void;
 }
 
 type Listener<T> = (value: T) => void;
 
-export class EngineClient {
-  private readonly worker: Worker;
+export class WorkerEngine implements GenArmEngine {
+  private readonly port: EnginePort;
   private nextId = 1;
+  /** the newest request: what abort() stops */
   private current: number | null = null;
   private readonly pending = new Map<number, Pending>();
   private loadWaiter: { resolve: (r: Ready) => void; reject: (e: Error) => void } | null = null;
@@ -38,38 +56,36 @@ export class EngineClient {
   private readonly readyListeners = new Set<Listener<Ready>>();
   private readonly errorListeners = new Set<Listener<EngineError>>();
 
-  constructor(worker?: Worker) {
-    this.worker = worker ?? new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module' });
-    this.worker.addEventListener('message', (e: MessageEvent<WorkerEvent>) => this.onEvent(e.data));
-    this.worker.addEventListener('error', (e) => {
-      const err = new EngineError(`engine worker crashed: ${e.message}`, undefined, false);
-      this.failAll(err);
-    });
+  constructor(port?: EnginePort) {
+    this.port = port ?? workerPort(spawnWorker());
+    this.port.onMessage((e) => this.onEvent(e));
+    this.port.onCrash((message) => this.failAll(new EngineError(`engine worker crashed: ${message}`, undefined, false)));
   }
 
   /** Load a suite; resolves on 'ready', rejects with an EngineError naming a bad file. */
-  load(req: Omit<LoadRequest, 'type' | 'baseUrl'> & { baseUrl?: string }): Promise<Ready> {
+  load(opts: EngineLoadOptions): Promise<Ready> {
     this.loadWaiter?.reject(new EngineError('superseded by a newer load'));
     return new Promise<Ready>((resolve, reject) => {
       this.loadWaiter = { resolve, reject };
-      this.send({ type: 'load', baseUrl: req.baseUrl ?? '/models/', ...req });
+      this.send({ ...opts, type: 'load', baseUrl: opts.baseUrl ?? '/models/' });
     });
   }
 
   /**
-   * Start a generation; a run already in flight is cancelled (its promise resolves
-   * with finish_reason 'abort'). `onToken` only ever sees this run's tokens.
+   * Start a generation. The worker host cancels a run already in flight (its promise
+   * resolves with finish_reason 'abort'); the callbacks only ever see this run's events.
    */
-  generate(
-    settings: GenerateSettings,
-    onToken?: (t: TokenRecord) => void,
-    extra: { onStatus?: (m: string) => void; onStart?: Pending['onStart'] } = {},
-  ): Promise<GenerationResult> {
+  generate(settings: GenerateSettings, callbacks: GenerateCallbacks = {}): Promise<GenerationResult> {
     const requestId = this.nextId++;
     this.current = requestId;
+    const { signal, ...listeners } = callbacks;
     return new Promise<GenerationResult>((resolve, reject) => {
-      this.pending.set(requestId, { resolve, reject, onToken, ...extra });
+      const stop = () => this.send({ type: 'abort', requestId });
+      const release = () => signal?.removeEventListener('abort', stop);
+      this.pending.set(requestId, { ...listeners, resolve, reject, release });
       this.send({ type: 'generate', requestId, settings });
+      if (signal?.aborted) stop();
+      else signal?.addEventListener('abort', stop, { once: true });
     });
   }
 
@@ -83,28 +99,38 @@ export class EngineClient {
     this.send({ type: 'debug', action: 'lose-gpu' });
   }
 
-  onProgress(f: Listener<LoadProgress>): () => void {
+  onProgress(f: Listener<LoadProgress>): Unsubscribe {
     return subscribe(this.progressListeners, f);
   }
-  onNotice(f: Listener<string>): () => void {
+  onNotice(f: Listener<string>): Unsubscribe {
     return subscribe(this.noticeListeners, f);
   }
   /** every 'ready', including one after a fallback to WASM */
-  onReady(f: Listener<Ready>): () => void {
+  onReady(f: Listener<Ready>): Unsubscribe {
     return subscribe(this.readyListeners, f);
   }
   /** errors not tied to a pending call */
-  onError(f: Listener<EngineError>): () => void {
+  onError(f: Listener<EngineError>): Unsubscribe {
     return subscribe(this.errorListeners, f);
   }
 
-  terminate(): void {
-    this.worker.terminate();
+  /** Terminate the worker; pending calls reject. */
+  dispose(): void {
+    this.port.close();
     this.failAll(new EngineError('engine worker terminated', undefined, false));
   }
 
   private send(req: WorkerRequest): void {
-    this.worker.postMessage(req);
+    this.port.post(req);
+  }
+
+  /** the pending run with this id, forgotten: it has settled */
+  private settle(requestId: number): Pending | undefined {
+    const p = this.pending.get(requestId);
+    this.pending.delete(requestId);
+    if (this.current === requestId) this.current = null;
+    p?.release();
+    return p;
   }
 
   private onEvent(e: WorkerEvent): void {
@@ -116,7 +142,7 @@ export class EngineClient {
         this.noticeListeners.forEach((f) => f(e.message));
         break;
       case 'ready': {
-        const ready = { backend: e.backend, manifest: e.manifest, notices: e.notices };
+        const ready: Ready = { backend: e.backend, manifest: e.manifest, notices: e.notices };
         this.loadWaiter?.resolve(ready);
         this.loadWaiter = null;
         this.readyListeners.forEach((f) => f(ready));
@@ -131,20 +157,13 @@ export class EngineClient {
       case 'status':
         this.pending.get(e.requestId)?.onStatus?.(e.message);
         break;
-      case 'done': {
-        const p = this.pending.get(e.requestId);
-        this.pending.delete(e.requestId);
-        if (this.current === e.requestId) this.current = null;
-        p?.resolve(e.result);
+      case 'done':
+        this.settle(e.requestId)?.resolve(e.result);
         break;
-      }
       case 'error': {
         const err = new EngineError(e.message, e.file, e.recoverable);
         if (e.requestId !== undefined && this.pending.has(e.requestId)) {
-          const p = this.pending.get(e.requestId)!;
-          this.pending.delete(e.requestId);
-          if (this.current === e.requestId) this.current = null;
-          p.reject(err);
+          this.settle(e.requestId)!.reject(err);
         } else if (this.loadWaiter) {
           this.loadWaiter.reject(err);
           this.loadWaiter = null;
@@ -159,12 +178,18 @@ export class EngineClient {
   private failAll(err: EngineError): void {
     this.loadWaiter?.reject(err);
     this.loadWaiter = null;
-    for (const p of this.pending.values()) p.reject(err);
+    for (const p of this.pending.values()) {
+      p.release();
+      p.reject(err);
+    }
     this.pending.clear();
+    this.current = null;
   }
 }
 
-function subscribe<T>(set: Set<Listener<T>>, f: Listener<T>): () => void {
+function subscribe<T>(set: Set<Listener<T>>, f: Listener<T>): Unsubscribe {
   set.add(f);
-  return () => set.delete(f);
+  return () => {
+    set.delete(f);
+  };
 }

@@ -1,19 +1,20 @@
 // The engine's module worker: all inference happens here, the page only renders.
 import { createBrowserPlatform, GpuLostError, loseGpuDevice } from '../engine/browser';
 import { EngineHost } from './host';
+import { platformLoader } from './platform-loader';
 import type { WorkerEvent, WorkerRequest } from './protocol';
 
 const post = (e: WorkerEvent) => (self as unknown as Worker).postMessage(e);
 
 const host = new EngineHost(
-  (req, notice, fallback) =>
+  platformLoader((req, notice, fallback) =>
     createBrowserPlatform({
       baseUrl: req.baseUrl || '/models/',
       backend: fallback ? 'wasm' : req.backend,
       threads: req.threads,
       logSeverityLevel: req.logSeverityLevel,
       notice,
-    }),
+    })),
   post,
   (e) => e instanceof GpuLostError,
 );

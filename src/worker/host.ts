@@ -1,15 +1,30 @@
 // The worker's logic, apart from the worker global so that it runs under Node too
-// (the concurrency tests drive it directly). One run at a time: a new generate or
-// load aborts the run in flight and waits for it to settle; every token event
-// carries its run's requestId, so two runs never mix.
-import type { GenerationResult } from '../engine/types';
-import { Engine } from '../engine/engine';
+// (the concurrency tests drive it directly, and the store's tests run it in-process
+// behind the real client: src/store/fake-engine.ts). The one owner of "one run at a
+// time" in the app: a new generate or load aborts the run in flight and waits for it to
+// settle; every event carries its run's requestId, so two runs never mix. Callers above
+// it (the client, the store) only tag and render (src/engine/interface.ts, GenArmEngine).
+import type { BackendInfo, GenerationResult, LoadProgress, Manifest } from '../engine/types';
 import { ModelFileError } from '../engine/files';
-import type { Platform } from '../engine/platform';
+import type { GenArmGenerator } from '../engine/interface';
 import type { AbortRequest, GenerateRequest, LoadRequest, WorkerEvent, WorkerRequest } from './protocol';
 
-/** Makes a platform for a load request; `fallback` forces WASM after a GPU failure. */
-export type PlatformFactory = (req: LoadRequest, notice: (m: string) => void, fallback: boolean) => Promise<Platform>;
+/** What the host needs of a loaded suite: engine.ts's Engine, or a test's stand-in (src/store/fake-engine.ts). */
+export interface HostedEngine extends Pick<GenArmGenerator, 'generate'> {
+  readonly backend: BackendInfo;
+  readonly manifest: Manifest;
+  dispose(): Promise<void>;
+}
+
+export interface LoadContext {
+  notice: (m: string) => void;
+  /** true on the retry after a GPU failure: load on WASM */
+  fallback: boolean;
+  onProgress: (p: LoadProgress) => void;
+}
+
+/** Loads the suite a request names (the worker and the Node tests: platform-loader.ts). */
+export type EngineLoader = (req: LoadRequest, ctx: LoadContext) => Promise<HostedEngine>;
 
 interface Run {
   requestId: number;
@@ -18,20 +33,28 @@ interface Run {
 }
 
 export class EngineHost {
-  private engine: Engine | null = null;
+  private engine: HostedEngine | null = null;
   private lastLoad: LoadRequest | null = null;
   private current: Run | null = null;
   private loading: Promise<void> = Promise.resolve();
   private notices: string[] = [];
+  private closed = false;
+
+  private readonly post: (e: WorkerEvent) => void;
 
   constructor(
-    private readonly makePlatform: PlatformFactory,
-    private readonly post: (e: WorkerEvent) => void,
-    /** true when a failure can be a GPU failure worth a WASM retry (the browser) */
-    private readonly isGpuFailure: (e: unknown, engine: Engine | null) => boolean = () => false,
-  ) {}
+    private readonly loadEngine: EngineLoader,
+    post: (e: WorkerEvent) => void,
+    /** true when a failure is a GPU failure worth a WASM retry (the browser: a lost device) */
+    private readonly isGpuFailure: (e: unknown) => boolean = () => false,
+  ) {
+    this.post = (e) => {
+      if (!this.closed) post(e);
+    };
+  }
 
   handle(req: WorkerRequest): Promise<void> {
+    if (this.closed) return Promise.resolve();
     switch (req.type) {
       case 'load':
         return this.load(req);
@@ -68,22 +91,16 @@ export class EngineHost {
     await old?.dispose().catch(() => {});
     this.notices = fallback ? this.notices : [];
     this.lastLoad = req;
-    let platform: Platform | null = null;
     try {
-      platform = await this.makePlatform(req, this.notice, fallback);
-      this.engine = await Engine.load(platform, {
-        suite: req.suite,
-        dtype: fallback ? undefined : req.dtype,
-        loadRms: req.loadRms,
-        path: req.path,
-        warmup: true,
+      this.engine = await this.loadEngine(req, {
+        notice: this.notice,
+        fallback,
         onProgress: (progress) => this.post({ type: 'progress', progress }),
       });
       this.post({ type: 'ready', backend: this.engine.backend, manifest: this.engine.manifest, notices: [...this.notices] });
     } catch (e) {
-      if (!fallback && this.isGpuFailure(e, null) && platform?.backend.backend === 'webgpu') {
+      if (!fallback && this.isGpuFailure(e)) {
         this.notice(`WebGPU failed while loading (${(e as Error).message}): falling back to WASM`);
-        platform.dispose?.();
         return this.doLoad(req, true);
       }
       this.post({
@@ -128,7 +145,7 @@ export class EngineHost {
           onStatus: (message) => this.post({ type: 'status', requestId, message }),
         });
       } catch (e) {
-        const gpu = this.isGpuFailure(e, engine) && engine.backend.backend === 'webgpu';
+        const gpu = this.isGpuFailure(e) && engine.backend.backend === 'webgpu';
         this.post({
           type: 'error',
           requestId,
@@ -153,9 +170,22 @@ export class EngineHost {
   private async abort(req: AbortRequest): Promise<void> {
     if (this.current?.requestId === req.requestId) this.current.controller.abort();
   }
+
+  /**
+   * What terminating the worker does, for a host in the page's thread (in-process.ts):
+   * the run in flight stops, the engine is released, nothing more is posted.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.stopCurrent();
+    await this.loading.catch(() => {});
+    const engine = this.engine;
+    this.engine = null;
+    await engine?.dispose().catch(() => {});
+  }
 }
 
-function emptyResult(engine: Engine, req: GenerateRequest): GenerationResult {
+function emptyResult(engine: HostedEngine, req: GenerateRequest): GenerationResult {
   return {
     text: '',
     tokens: [],

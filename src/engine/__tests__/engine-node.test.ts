@@ -128,6 +128,17 @@ describe.skipIf(!!missing)('engine on the tiny suite (Node, fp32)', () => {
     expect(r.tokens).toHaveLength(3);
   });
 
+  it('abort() stops the run in flight; a generate while one runs is refused, not queued (the worker host orders runs)', async () => {
+    let n = 0;
+    const run = engine.generate({ ...base, max_tokens: 50 }, { onToken: () => ++n === 3 && engine.abort() });
+    await expect(engine.generate(base)).rejects.toThrow(/already in flight/);
+    const r = await run;
+    expect(r.finish_reason).toBe('abort');
+    expect(r.tokens).toHaveLength(3);
+    engine.abort(); // idle: nothing to stop, and the next run is not affected
+    expect((await engine.generate(base)).finish_reason).not.toBe('abort');
+  });
+
   it('truncates a prompt that does not fit the context from the left', async () => {
     // a budget of max_tokens near the context leaves room for only a few prompt tokens
     // (cheaper than an 8k-token prompt); stop after two tokens

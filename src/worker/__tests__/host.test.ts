@@ -1,10 +1,12 @@
 // The worker host under Node with the tiny suite: load -> progress -> ready, a second
 // generate cancels the first, tokens carry their own requestId and never interleave
-// after a cancel, abort by requestId, and errors name missing files.
+// after a cancel, abort by requestId, errors name missing files, and the GPU fallback
+// (load and run) with a stand-in loader.
 import { describe, expect, it } from 'vitest';
 import type { GenerateSettings } from '../../engine/types';
 import { createNodePlatform } from '../../engine/node';
 import { EngineHost } from '../host';
+import { platformLoader } from '../platform-loader';
 import type { WorkerEvent } from '../protocol';
 import { MODELS_DIR, requireModels, suiteMissing } from '../../engine/__tests__/helpers';
 
@@ -18,7 +20,7 @@ const S: GenerateSettings = {
 
 function makeHost(dir = MODELS_DIR) {
   const events: WorkerEvent[] = [];
-  const host = new EngineHost(async () => createNodePlatform({ modelsDir: dir, threads: 1 }), (e) => events.push(e));
+  const host = new EngineHost(platformLoader(async () => createNodePlatform({ modelsDir: dir, threads: 1 })), (e) => events.push(e));
   return { host, events };
 }
 
@@ -99,5 +101,54 @@ describe('EngineHost load errors', () => {
     await host.handle({ type: 'load', baseUrl: '', suite: 'tiny' });
     const err = events.find((e) => e.type === 'error');
     expect(err).toMatchObject({ type: 'error', file: 'manifest.json' });
+  });
+});
+
+describe('EngineHost GPU fallback (a stand-in loader, no model files)', () => {
+  class GpuGone extends Error {}
+  const manifest = { version: 1, created: 'x', models: {}, suites: {}, preferred: { webgpu: 'q4', wasm: 'fp32', node: 'q8' } } as const;
+  const result = (backend: 'webgpu' | 'wasm') => ({
+    text: '', tokens: [], finish_reason: 'length' as const, prompt_tokens: 1, prompt_truncated: false, ttft_ms: 0,
+    ms_per_token: 0, tokens_per_s: 0, backend: { backend, dtype: 'fp32' as const, reason: backend }, settings: S,
+  });
+  function standIn(opts: { failLoadOnGpu?: boolean; failRunOnGpu?: boolean }) {
+    const loads: boolean[] = [];
+    const events: WorkerEvent[] = [];
+    const host = new EngineHost(async (_req, { fallback }) => {
+      loads.push(fallback);
+      if (!fallback && opts.failLoadOnGpu) throw new GpuGone('device lost while loading');
+      const backend = fallback ? 'wasm' : 'webgpu';
+      return {
+        backend: { backend, dtype: 'fp32', reason: backend },
+        manifest: { ...manifest },
+        generate: async () => {
+          if (backend === 'webgpu' && opts.failRunOnGpu) throw new GpuGone('device lost mid-run');
+          return result(backend);
+        },
+        dispose: async () => {},
+      };
+    }, (e) => events.push(e), (e) => e instanceof GpuGone);
+    return { host, loads, events };
+  }
+
+  it('a GPU failure while loading reloads on WASM once, with a notice', async () => {
+    const { host, loads, events } = standIn({ failLoadOnGpu: true });
+    await host.handle({ type: 'load', baseUrl: '', suite: 'x' });
+    expect(loads).toEqual([false, true]);
+    expect(events.find((e) => e.type === 'notice')).toMatchObject({ message: expect.stringMatching(/falling back to WASM/) });
+    expect(events.filter((e) => e.type === 'ready').map((e) => e.type === 'ready' && e.backend.backend)).toEqual(['wasm']);
+  });
+
+  it('a GPU failure during a run fails that run, then a second ready comes on WASM', async () => {
+    const { host, loads, events } = standIn({ failRunOnGpu: true });
+    await host.handle({ type: 'load', baseUrl: '', suite: 'x' });
+    await host.handle({ type: 'generate', requestId: 1, settings: S });
+    await host.handle({ type: 'generate', requestId: 2, settings: S });
+    expect(events.find((e) => e.type === 'error')).toMatchObject({ requestId: 1, message: expect.stringMatching(/switching to WASM/) });
+    expect(loads).toEqual([false, true]);
+    expect(events.filter((e) => e.type === 'ready').map((e) => e.type === 'ready' && e.backend.backend)).toEqual(['webgpu', 'wasm']);
+    // the next run waits for the reload and runs on WASM
+    const done = events.find((e) => e.type === 'done' && e.requestId === 2);
+    expect(done?.type === 'done' && done.result.backend.backend).toBe('wasm');
   });
 });

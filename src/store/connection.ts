@@ -1,0 +1,71 @@
+// The store's link to its engine, shared by the slices: module state, not state that
+// renders. The engine is a GenArmEngine (src/engine/interface.ts), which owns "one run
+// at a time" (its host cancels the run in flight when a newer generate arrives); all the
+// store keeps is a tag per request, to ignore what an older request still reports.
+import type { Manifest } from '../engine/types';
+import type { GenArmEngine, Unsubscribe } from '../engine/interface';
+
+export interface EngineConfig {
+  /** read the manifest (default: fetch `${baseUrl}manifest.json` from the page) */
+  readManifest?: (baseUrl: string) => Promise<Manifest>;
+}
+
+let factory: (() => GenArmEngine) | null = null;
+let readManifestWith: (baseUrl: string) => Promise<Manifest> = fetchManifest;
+let engine: GenArmEngine | null = null;
+let subscriptions: Unsubscribe[] = [];
+let latestRun = 0;
+
+/** Tell the store how to make an engine (main.tsx: the worker client; tests: the fake) and how to read the manifest. */
+export function configureEngine(make: () => GenArmEngine, config: EngineConfig = {}): void {
+  factory = make;
+  readManifestWith = config.readManifest ?? fetchManifest;
+}
+
+/** A new engine in place of the old one (disposed, its subscriptions dropped). Throws when none is configured. */
+export function connect(): GenArmEngine {
+  disconnect();
+  if (!factory) throw new Error('no engine configured');
+  engine = factory();
+  return engine;
+}
+
+/** Drop the engine and its subscriptions. */
+export function disconnect(): void {
+  for (const u of subscriptions) u();
+  subscriptions = [];
+  const old = engine;
+  engine = null;
+  old?.dispose();
+}
+
+export function currentEngine(): GenArmEngine | null {
+  return engine;
+}
+
+/** Keep a subscription to the current engine until the next connect(). */
+export function keep(u: Unsubscribe): void {
+  subscriptions.push(u);
+}
+
+export function readManifest(baseUrl: string): Promise<Manifest> {
+  return readManifestWith(baseUrl);
+}
+
+/**
+ * A new tag: every request (a pair, a sweep) and every stop takes one, which makes
+ * everything tagged before it stale. The engine cancels the older run itself.
+ */
+export function nextRun(): number {
+  return ++latestRun;
+}
+
+export function isLatest(id: number): boolean {
+  return id === latestRun;
+}
+
+async function fetchManifest(baseUrl: string): Promise<Manifest> {
+  const res = await fetch(`${baseUrl}manifest.json`);
+  if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
+  return (await res.json()) as Manifest;
+}

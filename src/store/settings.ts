@@ -1,0 +1,109 @@
+// The page's settings: defaults, the ranges the controls offer, and how they become the
+// engine's GenerateSettings. Pure values and functions, shared by the slices (slices/)
+// and re-exported by store.ts.
+import type { GenerateSettings, Objective } from '../engine/types';
+import { PROMPT_PRESETS } from './presets';
+import type { LoadSlice, UiSettings } from './types';
+
+export const OBJECTIVES: Objective[] = ['helpfulness', 'harmlessness'];
+
+/**
+ * The page's repetition controls when a URL does not set them: the one place to change
+ * them. Off for now (the paper's exact setting, = PAPER_REPETITION); the values to ship
+ * are to come from an evaluation.
+ */
+export const REPETITION_DEFAULTS: Pick<UiSettings, 'repetition_penalty' | 'no_repeat_ngram_size'> = {
+  repetition_penalty: 1,
+  no_repeat_ngram_size: 0,
+};
+
+/** The paper decodes with eq. 7 alone: no repetition penalty, no n-gram ban (the "Paper's setting" button). */
+export const PAPER_REPETITION: Pick<UiSettings, 'repetition_penalty' | 'no_repeat_ngram_size'> = {
+  repetition_penalty: 1,
+  no_repeat_ngram_size: 0,
+};
+
+/** The page offers these ranges (Controls.tsx); the URL and the setters clamp to them. */
+export const REPETITION_PENALTY_RANGE = { min: 1, max: 2, step: 0.05 } as const;
+export const NGRAM_RANGE = { min: 0, max: 8 } as const;
+
+export const DEFAULT_SETTINGS: UiSettings = {
+  prompt: PROMPT_PRESETS[0].prompt,
+  weights: { helpfulness: 0.8, harmlessness: 1 },
+  decoder: 'genarm',
+  // the paper samples at 1; at 135M that reads as noise, 0.7 keeps sampling but stays readable
+  temperature: 0.7,
+  ...REPETITION_DEFAULTS,
+  max_tokens: 48,
+  seed: 42,
+  args_k: 10,
+  args_w: 1,
+  bon_n: 4,
+};
+
+/** Objectives that the loaded suite has an ARM for. */
+export function availableObjectives(s: Pick<LoadSlice, 'load' | 'suite'>): Objective[] {
+  const m = s.load.manifest;
+  const suite = m && s.suite ? m.suites[s.suite] : undefined;
+  if (!suite) return [];
+  return OBJECTIVES.filter((o) => !!suite.arms[o]);
+}
+
+export function hasRewardModels(s: Pick<LoadSlice, 'load' | 'suite'>): boolean {
+  const m = s.load.manifest;
+  const suite = m && s.suite ? m.suites[s.suite] : undefined;
+  return !!suite && Object.keys(suite.rms).length > 0;
+}
+
+export function toEngineSettings(s: UiSettings, available: Objective[]): GenerateSettings {
+  const weights: Partial<Record<Objective, number>> = {};
+  for (const o of OBJECTIVES) weights[o] = available.includes(o) ? s.weights[o] : 0;
+  const out: GenerateSettings = {
+    prompt: s.prompt,
+    weights,
+    decoder: s.decoder,
+    temperature: s.temperature,
+    top_k: 0,
+    top_p: 1,
+    repetition_penalty: s.repetition_penalty,
+    no_repeat_ngram_size: s.no_repeat_ngram_size,
+    seed: s.seed,
+    max_tokens: s.max_tokens,
+    // every loaded ARM scores every token, so the heatmap has both shifts at any weight
+    score_arms: true,
+  };
+  if (s.decoder === 'args') {
+    out.args_k = s.args_k;
+    out.args_w = s.args_w;
+  }
+  if (s.decoder === 'bon') out.bon_n = s.bon_n;
+  return out;
+}
+
+export function clampPenalty(p: number): number {
+  const { min, max } = REPETITION_PENALTY_RANGE;
+  return Number.isFinite(p) ? Math.min(max, Math.max(min, p)) : REPETITION_DEFAULTS.repetition_penalty;
+}
+
+export function clampNgram(n: number): number {
+  const { min, max } = NGRAM_RANGE;
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, Math.round(n))) : REPETITION_DEFAULTS.no_repeat_ngram_size;
+}
+
+export function randomSeed(): number {
+  const a = new Uint32Array(1);
+  if (typeof crypto !== 'undefined' && crypto.getRandomValues) crypto.getRandomValues(a);
+  else a[0] = Math.floor(Math.random() * 2 ** 31);
+  return a[0] % 2 ** 31;
+}
+
+export function errMessage(e: unknown): { message: string; file?: string } {
+  if (e && typeof e === 'object') {
+    const o = e as { message?: unknown; file?: unknown };
+    return {
+      message: typeof o.message === 'string' ? o.message : String(e),
+      file: typeof o.file === 'string' ? o.file : undefined,
+    };
+  }
+  return { message: String(e) };
+}
