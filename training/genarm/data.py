@@ -175,6 +175,39 @@ def onpolicy_pairs(file: str = "onpolicy-harmlessness.jsonl.gz") -> list[dict]:
         return [{**json.loads(line), "messages_r": None} for line in f]
 
 
+def read_pair_file(path) -> list[dict]:
+    """A user's JSON-lines preference pairs in this module's raw form (genarm.train_arm, genarm.score):
+    {"prompt" (text or chat messages), "chosen", "rejected"} or HH-style {"chosen", "rejected"}
+    dialogues, with an optional "source"; a clear error names the bad line."""
+    out = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"{path}:{n}: not JSON ({e.msg})") from e
+            if not isinstance(row, dict) or not isinstance(row.get("chosen"), str) or not isinstance(row.get("rejected"), str):
+                raise SystemExit(f"{path}:{n}: a pair needs string 'chosen' and 'rejected' fields")
+            prompt = row.get("prompt")
+            if prompt is None:  # HH-style: the whole dialogue on each side
+                a, b = parse_hh(row["chosen"]), parse_hh(row["rejected"])
+                if not a or not b:
+                    raise SystemExit(f"{path}:{n}: no 'prompt', and the sides are not Human:/Assistant: dialogues")
+                out.append({"messages": a[0], "messages_r": b[0], "chosen": a[1], "rejected": b[1], "source": row.get("source", "file")})
+                continue
+            if isinstance(prompt, str):
+                messages = [{"role": "user", "content": prompt}]
+            elif isinstance(prompt, list) and all(isinstance(m, dict) and "role" in m and "content" in m for m in prompt):
+                messages = prompt
+            else:
+                raise SystemExit(f"{path}:{n}: 'prompt' must be text or a list of {{role, content}} messages")
+            out.append({"messages": messages, "messages_r": None, "chosen": row["chosen"].strip(),
+                        "rejected": row["rejected"].strip(), "source": row.get("source", "file")})
+    return out
+
+
 # ---------------------------------------------------------------- eval prompts
 def eval_prompts() -> set[str]:
     s: set[str] = set()

@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 
-from .data import encode, load_split, parse_hh
+from .data import clean, encode, load_split, read_pair_file
 from .paths import ARTEFACTS, REPORTS
 from .train import score_pairs, wilson
 
@@ -27,20 +28,9 @@ BENIGN_SOURCES = ("xstest-safe", "onpolicy-benign")
 
 
 def read_pairs(path: str, tok) -> list[dict]:
-    rows = []
-    with open(path) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            r = json.loads(line)
-            if "prompt" in r:
-                rows.append({"messages": [{"role": "user", "content": r["prompt"]}], "chosen": r["chosen"],
-                             "rejected": r["rejected"], "source": r.get("source", "file")})
-            else:
-                a, b = parse_hh(r["chosen"]), parse_hh(r["rejected"])
-                if a and b and a[0] == b[0]:
-                    rows.append({"messages": a[0], "chosen": a[1], "rejected": b[1], "source": r.get("source", "file")})
-    return encode(rows, tok)
+    """A user's pair file (genarm.data.read_pair_file), cleaned and encoded as the training data is."""
+    from collections import Counter
+    return encode(clean(read_pair_file(path), set(), Counter()), tok)
 
 
 def accuracy(wins: list[bool]) -> dict:
@@ -54,7 +44,7 @@ def main(argv=None) -> int:
     src.add_argument("--data", help="a prepared data set of genarm.data, e.g. harmlessness-v2")
     src.add_argument("--pairs", help="a JSONL of preference pairs")
     ap.add_argument("--split", default="heldout")
-    ap.add_argument("--models", required=True, help="comma-separated artefact names")
+    ap.add_argument("--models", required=True, help="comma-separated artefact names or PEFT adapter folders")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None, help="JSON report (default reports/score_<data>.json for --data)")
     args = ap.parse_args(argv)
@@ -74,6 +64,9 @@ def main(argv=None) -> int:
         t0 = time.time()
         if name == "untrained base":
             kind, model = "arm", load_base()
+        elif Path(name).is_dir():  # a PEFT adapter folder (genarm.train_arm's output, or PEFT's own)
+            from .peft_adapter import load_peft_arm
+            kind, model = "arm", load_peft_arm(Path(name))
         else:
             kind = json.loads((ARTEFACTS / f"{name}.json").read_text())["kind"]
             model = trained_model(name, "lm" if kind == "arm" else "rm")

@@ -11,8 +11,8 @@ The GenARM loss (eq. 5, docs/METHOD.md) with the CPU recipe of genarm.train: LoR
 top 12 of 30 layers, the frozen layers below run once per pair and cached, AdamW with a cosine
 schedule. A held-out split (a hash of the prompt, --heldout-pct) is scored before and after:
 the untrained base's accuracy beside the ARM's, with 95% intervals. Output: a PEFT folder
-(adapter_config.json + adapter_model.safetensors, genarm.peft_adapter) that the page loads as
-a new slider, and a report.json beside it.
+(adapter_config.json + adapter_model.safetensors, genarm.peft_adapter) that PEFT and genarm.score
+load (`--models FOLDER`), and a report.json beside it.
 """
 from __future__ import annotations
 
@@ -23,39 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from .data import bucket, clean, encode, parse_hh
+from .data import bucket, clean, encode, read_pair_file
 from .paths import ARTEFACTS
-
-
-def read_pairs(path: Path) -> list[dict]:
-    """Pairs in genarm.data's raw form, from either line format; a clear error names the line."""
-    out = []
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SystemExit(f"{path}:{n}: not JSON ({e.msg})") from e
-            if not isinstance(row, dict) or not isinstance(row.get("chosen"), str) or not isinstance(row.get("rejected"), str):
-                raise SystemExit(f"{path}:{n}: a pair needs string 'chosen' and 'rejected' fields")
-            prompt = row.get("prompt")
-            if prompt is None:  # HH-style: the whole dialogue on each side
-                a, b = parse_hh(row["chosen"]), parse_hh(row["rejected"])
-                if not a or not b:
-                    raise SystemExit(f"{path}:{n}: no 'prompt', and the sides are not Human:/Assistant: dialogues")
-                out.append({"messages": a[0], "messages_r": b[0], "chosen": a[1], "rejected": b[1], "source": "user"})
-                continue
-            if isinstance(prompt, str):
-                messages = [{"role": "user", "content": prompt}]
-            elif isinstance(prompt, list) and all(isinstance(m, dict) and "role" in m and "content" in m for m in prompt):
-                messages = prompt
-            else:
-                raise SystemExit(f"{path}:{n}: 'prompt' must be text or a list of {{role, content}} messages")
-            out.append({"messages": messages, "messages_r": None, "chosen": row["chosen"].strip(),
-                        "rejected": row["rejected"].strip(), "source": "user"})
-    return out
 
 
 def split(pairs: list[dict], pct: int) -> tuple[list[dict], list[dict]]:
@@ -89,7 +58,7 @@ def main(argv=None) -> int:
     from .base import load_tokenizer
     from .peft_adapter import write_peft
     torch.set_num_threads(a.threads)
-    raw = read_pairs(a.pairs)
+    raw = read_pair_file(a.pairs)
     counts = Counter()
     tok = load_tokenizer()
     pairs = encode(clean(raw, set(), counts), tok)
