@@ -241,3 +241,13 @@ export function loadAverage(): number[] {
 }
 
 export const MB = (b: number) => b / 1e6;
+
+/** Peak resident set of this process so far (Linux VmHWM), else null. */
+export function vmHWM(): number | null {
+  try {
+    const kb = /VmHWM:\s*(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : null;
+  } catch {
+    return null;
+  }
+}

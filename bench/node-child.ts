@@ -5,13 +5,12 @@
 //    runs only its own models (unused ARMs/RMs sit idle: score_arms is false).
 //  - 'memory': one configuration alone in a fresh process (only its models loaded), one
 //    run; its peak RSS (VmHWM) is that configuration's memory.
-import { readFileSync } from 'node:fs';
 import { Engine } from '../src/engine/engine';
 import { createNodePlatform } from '../src/engine/node';
 import type { Dtype, Manifest } from '../src/engine/types';
 import type { Platform } from '../src/engine/platform';
 import {
-  ALL_SUITE, allConfigs, benchManifest, benchSettings, PROMPTS, runRecord, suiteId, WARMUP_PROMPT, type BenchConfig, type RunRecord,
+  ALL_SUITE, allConfigs, benchManifest, benchSettings, PROMPTS, runRecord, suiteId, vmHWM, WARMUP_PROMPT, type BenchConfig, type RunRecord,
 } from './common';
 
 export interface NodeJob {
@@ -43,16 +42,6 @@ export interface NodeMemory {
   peak_memory_bytes: number | null;
   sampled_rss_max: number;
   memory_method: string;
-}
-
-/** Peak resident set of this process so far (Linux VmHWM), else null. */
-function vmHWM(): number | null {
-  try {
-    const kb = /VmHWM:\s*(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-    return kb ? Number(kb) * 1024 : null;
-  } catch {
-    return null;
-  }
 }
 
 async function platformWith(job: NodeJob, configs: BenchConfig[]): Promise<{ platform: Platform; manifest: Manifest }> {

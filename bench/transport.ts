@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { expandGguf, expandWithIndex, externalDataOption, indexGguf, parseLayout, type TransportLayout } from '../src/engine/gguf-expand';
-import { machineInfo } from './common';
+import { machineInfo, vmHWM } from './common';
 
 const GGUF = process.env.GENARM_GGUF ?? '.cache/gguf/SmolLM2-135M-Instruct.Q4_1.gguf';
 const DIR = process.env.GENARM_TRANSPORT_DIR ?? '.cache/transport/smollm2-135m-instruct';
@@ -54,15 +54,6 @@ async function rssAfterGc(): Promise<number> {
 }
 
 const mb = (b: number | null) => (b === null ? 'n/a' : `${(b / 2 ** 20).toFixed(0)} MiB`);
-
-function vmHWM(): number | null {
-  try {
-    const kb = /VmHWM:\s*(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-    return kb ? Number(kb) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
 
 function readLayout(): TransportLayout {
   return parseLayout(JSON.parse(readFileSync(join(DIR, 'model.layout.json'), 'utf8')));

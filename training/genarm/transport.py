@@ -54,6 +54,7 @@ from typing import Iterable, Literal, TypedDict
 
 import numpy as np
 
+from .base import sha256_file
 from .paths import CACHE, MODELS
 
 LAYOUT_FORMAT = "genarm-gguf-transport"
@@ -177,7 +178,7 @@ class GgufSource:
         return out
 
     def sha256(self) -> str:
-        return _sha256_file(self.path)
+        return sha256_file(self.path)
 
 
 def candidate_ops(shape: tuple[int, ...], heads: list[int]) -> list[tuple[Op, ...]]:
@@ -253,16 +254,8 @@ def _align(n: int, a: int = ALIGNMENT) -> int:
     return (n + a - 1) // a * a
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _file_json(path: Path, sha: str | None = None) -> dict:
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha or _sha256_file(path)}
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha or sha256_file(path)}
 
 
 def _atomic_write(path: Path, chunks: Iterable[bytes | memoryview]) -> None:
