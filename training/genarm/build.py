@@ -21,14 +21,14 @@ from pathlib import Path
 import torch
 
 from . import export
-from .base import BASE_ID, BuildError, hf_folder, load_base, sha256_file
+from .base import BASE_ID, BuildError, gguf_path, hf_folder, load_base, sha256_file
 from .model import Config, LORA_TARGETS, Llama, LoRALinear
-from .paths import ARTEFACTS, MODELS, ROOT
+from .paths import ARTEFACTS, CACHE, MODELS, ROOT
 
 VARIANTS = {"fp32": "model.onnx", "q4": "model_q4.onnx", "q8": "model_q8.onnx"}
 # what shapes the exported graphs; editing anything else here does not force a rebuild
 CODE_FILES = [Path(__file__).with_name(n) for n in ("model.py", "export.py")]
-TINY_VERSION = 3  # bump when tiny_model()'s weights change
+TINY_VERSION = 4  # bump when tiny_model()'s weights change (4: the base's weights are GGUF blocks, dequantized)
 # ARM adapters ship as float16 (half the download of the fused path); every export of an ARM
 # (merged graph, adapter file, golden vectors) uses the same fp16-rounded LoRA values.
 ADAPTER_DTYPE = "float16"
@@ -100,7 +100,8 @@ def build_model(model_id: str, make_model, stamp: dict, with_tokenizer: bool, va
             print(f"[build] {model_id}: quantizing {v} ...", flush=True)
             export.quantize(onnx_dir / VARIANTS["fp32"], onnx_dir / VARIANTS[v], bits)
     export.write_folder_files(folder, model.cfg, hf_folder() if with_tokenizer else None, with_tokenizer)
-    files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"]
+    files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"
+             and TRANSPORT_DIR not in p.relative_to(folder).parts]
     verified = {f["path"]: (MODELS / f["path"]).stat().st_mtime_ns for f in files}
     (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files, "seconds": round(time.time() - t0, 1),
                                                    "verified_mtime_ns": verified}, indent=1) + "\n")
@@ -109,10 +110,94 @@ def build_model(model_id: str, make_model, stamp: dict, with_tokenizer: bool, va
 
 
 # ------------------------------------------------------------------ model makers
+# The tiny base's weights are GGUF blocks, dequantized, as SmolLM2's are (base.py): its matrices
+# Q4_1, its (tied) embedding Q8_0, its norms F32, in llama.cpp's names and with llama.cpp's
+# rotary row permutation of Q/K. So the tiny suite exercises the GGUF transport (transport.py,
+# src/engine/transport.ts) as the real base does, in seconds.
+def tiny_gguf_tensor(name: str, cfg: Config) -> tuple[str, str, int]:
+    """(GGUF name, ggml type, rotary heads or 0) of a tiny parameter; KeyError if not GGUF-born."""
+    if name == "embed_tokens.weight":
+        return "token_embd.weight", "Q8_0", 0
+    if name == "norm.weight":
+        return "output_norm.weight", "F32", 0
+    parts = name.split(".")  # layers.{i}.{module}.{proj}.weight
+    if parts[0] != "layers" or parts[-1] != "weight":
+        raise KeyError(name)
+    i, rest = parts[1], ".".join(parts[2:-1])
+    names = {"input_layernorm": ("attn_norm", "F32", 0), "post_attention_layernorm": ("ffn_norm", "F32", 0),
+             "self_attn.q_proj": ("attn_q", "Q4_1", cfg.num_heads), "self_attn.k_proj": ("attn_k", "Q4_1", cfg.num_kv_heads),
+             "self_attn.v_proj": ("attn_v", "Q4_1", 0), "self_attn.o_proj": ("attn_output", "Q4_1", 0),
+             "mlp.gate_proj": ("ffn_gate", "Q4_1", 0), "mlp.up_proj": ("ffn_up", "Q4_1", 0),
+             "mlp.down_proj": ("ffn_down", "Q4_1", 0)}
+    g, ty, heads = names[rest]
+    return f"blk.{i}.{g}.weight", ty, heads
+
+
+def rope_permute(w, heads: int):
+    """llama.cpp's convert_hf_to_gguf.py `permute` of Q/K rows (transport.rope_unpermute undoes it)."""
+    return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def _quantized(m: Llama) -> dict:
+    """GGUF name -> (ggml type, the blocks as gguf-py writes them) of m's GGUF-born parameters;
+    sets each of those parameters to its blocks dequantized (gguf-py's numpy float32)."""
+    import gguf
+    import numpy as np
+    out = {}
+    with torch.no_grad():
+        for n, p in m.named_parameters():
+            try:
+                gname, ty, heads = tiny_gguf_tensor(n, m.cfg)
+            except KeyError:
+                continue
+            w = p.detach().float().numpy()
+            if ty == "F32":
+                out[gname] = (ty, np.ascontiguousarray(w, dtype=np.float32))
+                continue
+            qt = getattr(gguf.GGMLQuantizationType, ty)
+            blocks = gguf.quantize(w, qt)  # per row: a row permutation commutes with it
+            p.copy_(torch.from_numpy(np.asarray(gguf.dequantize(blocks, qt), dtype=np.float32).reshape(w.shape)))
+            out[gname] = (ty, rope_permute(blocks, heads) if heads else blocks)
+    return out
+
+
 def tiny_model(seed: int, head: str = "lm", lora: bool = False) -> Llama:
-    """Random weights, same tokenizer and architecture family as SmolLM2. Scales chosen so the
-    blocks dominate the residual stream (else it copies its input token) and the next-token
-    entropy is ~4 nats (neither flat nor one-hot), which makes sampling tests meaningful."""
+    """Random weights, same tokenizer and architecture family as SmolLM2, the base weights rounded
+    to GGUF blocks (_quantized). Scales chosen so the blocks dominate the residual stream (else it
+    copies its input token) and the next-token entropy is ~4 nats (neither flat nor one-hot),
+    which makes sampling tests meaningful."""
+    m = _tiny_random(seed, head, lora)
+    _quantized(m)
+    return m
+
+
+def write_tiny_gguf(path: Path, seed: int = 1) -> Path:
+    """The GGUF whose blocks tiny_model(seed) holds, dequantized (gguf-py's GGUFWriter)."""
+    import logging
+    import gguf
+    logging.getLogger("gguf.gguf_writer").setLevel(logging.WARNING)  # its INFO lines name the temp file
+    tensors = _quantized(_tiny_random(seed, "lm", False))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    w = gguf.GGUFWriter(str(tmp), arch="llama")
+    w.add_name("genarm tiny-base (random weights, tests)")
+    w.add_context_length(TINY.max_position)
+    w.add_embedding_length(TINY.hidden_size)
+    w.add_feed_forward_length(TINY.intermediate_size)
+    w.add_block_count(TINY.num_layers)
+    w.add_head_count(TINY.num_heads)
+    w.add_head_count_kv(TINY.num_kv_heads)
+    for name, (ty, data) in tensors.items():
+        w.add_tensor(name, data, raw_dtype=None if ty == "F32" else getattr(gguf.GGMLQuantizationType, ty))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    os.replace(tmp, path)
+    return path
+
+
+def _tiny_random(seed: int, head: str = "lm", lora: bool = False) -> Llama:
     g = torch.Generator().manual_seed(seed)
     cfg = Config(**{**TINY.to_dict(), "head": head, "lora_rank": TINY.lora_rank if lora else 0})
     m = Llama(cfg)
@@ -188,6 +273,55 @@ def write_adapter(m: Llama, path: Path) -> dict:
     return {"rank": r, "alpha": m.cfg.lora_alpha, "scale_folded": True, "targets": list(LORA_TARGETS)}
 
 
+# ------------------------------------------------------------------ transport (issue 15)
+TRANSPORT_DIR = "transport"
+
+
+def build_transport(model_id: str, fp32: dict, gguf_src: Path | None, gguf_entry: dict | None = None,
+                    make_gguf=None) -> dict:
+    """The GGUF transport of one fp32 graph (`fp32`: its manifest file entry): MODELS/<id>/transport/
+    {model.onnx (weightless), model.layout.json}, and the GGUF itself there when `gguf_entry` (a
+    GGUF already published by another model) is None: copied from `gguf_src`, or written by
+    `make_gguf(path)`. The reference external data (what the engine rebuilds) goes to
+    .cache/transport/<id>/, never served. Own stamp: a second build does no work.
+    Returns {graph, layout, gguf} manifest file entries."""
+    from . import transport
+    folder = MODELS / model_id / TRANSPORT_DIR
+    gguf_name = gguf_src.name if gguf_src is not None else f"{model_id}.gguf"
+    stamp = {"fp32": fp32["sha256"], "transport": hashlib.sha256(Path(transport.__file__).read_bytes()).hexdigest()[:16],
+             "gguf": gguf_entry["sha256"] if gguf_entry else (sha256_file(gguf_src) if gguf_src else f"tiny{TINY_VERSION}")}
+    if not up_to_date(folder, stamp):
+        t0 = time.time()
+        folder.mkdir(parents=True, exist_ok=True)
+        if gguf_entry:
+            gguf = MODELS / gguf_entry["path"]
+        else:
+            gguf = folder / gguf_name
+            if gguf_src is not None:
+                import shutil
+                tmp = gguf.with_name(f"{gguf.name}.{os.getpid()}.tmp")
+                shutil.copyfile(gguf_src, tmp)
+                os.replace(tmp, gguf)
+            else:
+                make_gguf(gguf)
+        print(f"[build] {model_id}: transport (weightless graph + layout over {gguf.name}) ...", flush=True)
+        transport.write_transport(MODELS / fp32["path"], gguf, folder, data_dir=CACHE / "transport" / model_id,
+                                  log=lambda m: print(m, flush=True))
+        files = [file_entry(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != "build.json"]
+        (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files, "seconds": round(time.time() - t0, 1),
+                                                       "verified_mtime_ns": {f["path"]: (MODELS / f["path"]).stat().st_mtime_ns
+                                                                             for f in files}}, indent=1) + "\n")
+        print(f"[build] {model_id}: transport done in {time.time() - t0:.0f} s", flush=True)
+    bj = {f["path"].rsplit("/", 1)[-1]: f for f in json.loads((folder / "build.json").read_text())["files"]}
+    return {"graph": bj[transport.GRAPH_NAME], "layout": bj[transport.LAYOUT_NAME],
+            "gguf": gguf_entry or bj[gguf_name]}
+
+
+def fp32_entry(model_id: str) -> dict:
+    bj = json.loads((MODELS / model_id / "build.json").read_text())
+    return next(f for f in bj["files"] if f["path"] == f"{model_id}/onnx/{VARIANTS['fp32']}")
+
+
 # ------------------------------------------------------------------ manifest
 def entry(model_id: str, role: str, label: str, cfg: Config, tokenizer: str, objective: str | None = None,
           tiny: bool = False, adapter: dict | None = None) -> dict:
@@ -234,7 +368,8 @@ def build_fused(suite: dict, base_id: str, make_base, stamp: dict) -> dict:
         for v, bits in (("q4", 4), ("q8", 8)):
             print(f"[build] {fid}: quantizing {v} ...", flush=True)
             export.quantize(onnx_dir / VARIANTS["fp32"], onnx_dir / VARIANTS[v], bits)
-        files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"]
+        files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"
+                 and TRANSPORT_DIR not in p.relative_to(folder).parts]
         (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files,
                                                        "seconds": round(time.time() - t0, 1)}, indent=1) + "\n")
         print(f"[build] {fid}: done in {time.time() - t0:.0f} s", flush=True)
@@ -255,6 +390,7 @@ def build_all(tiny_only: bool = False) -> dict:
     # tiny suite: seconds to build, used by fast tests
     build_model(TINY_BASE, lambda: tiny_model(1), {"code": ch, "seed": 1, "tiny": TINY_VERSION}, with_tokenizer=True)
     models[TINY_BASE] = entry(TINY_BASE, "base", "Tiny random base (tests)", TINY, TINY_BASE, tiny=True)
+    models[TINY_BASE]["transport"] = build_transport(TINY_BASE, fp32_entry(TINY_BASE), None, make_gguf=write_tiny_gguf)
     tiny_suite = {"id": "tiny", "label": "Tiny random models (tests)", "base": TINY_BASE, "arms": {}, "rms": {}}
     for i, obj in enumerate(OBJECTIVES):
         arm_id, rm_id = f"tiny-arm-{obj}", f"tiny-rm-{obj}"
@@ -267,6 +403,8 @@ def build_all(tiny_only: bool = False) -> dict:
         tiny_suite["arms"][obj] = arm_id
         tiny_suite["rms"][obj] = rm_id
     tiny_suite["fused"] = build_fused(tiny_suite, TINY_BASE, lambda: tiny_model(1), {"code": ch, "tiny": TINY_VERSION})
+    tiny_suite["fused"]["transport"] = build_transport("tiny-fused", tiny_suite["fused"]["variants"]["fp32"], None,
+                                                       gguf_entry=models[TINY_BASE]["transport"]["gguf"])
     suites["tiny"] = tiny_suite
 
     if not tiny_only:
@@ -275,6 +413,7 @@ def build_all(tiny_only: bool = False) -> dict:
         build_model(BASE_ID, load_base, base_stamp, with_tokenizer=True)
         base_cfg = load_base_cfg()
         models[BASE_ID] = entry(BASE_ID, "base", "SmolLM2-135M-Instruct", base_cfg, BASE_ID)
+        models[BASE_ID]["transport"] = build_transport(BASE_ID, fp32_entry(BASE_ID), gguf_path())
         suite = {"id": "smollm2", "label": "SmolLM2-135M-Instruct + 135M ARMs", "base": BASE_ID, "arms": {}, "rms": {}}
         for obj in OBJECTIVES:
             for kind, head in (("arm", "lm"), ("rm", "rm")):
@@ -294,6 +433,8 @@ def build_all(tiny_only: bool = False) -> dict:
                 suite["arms" if kind == "arm" else "rms"][obj] = name
         if suite["arms"]:
             suite["fused"] = build_fused(suite, BASE_ID, load_base, base_stamp)
+            suite["fused"]["transport"] = build_transport(f"{suite['id']}-fused", suite["fused"]["variants"]["fp32"], None,
+                                                          gguf_entry=models[BASE_ID]["transport"]["gguf"])
         suites["smollm2"] = suite
 
     if tiny_only and (MODELS / "manifest.json").exists():
@@ -303,6 +444,8 @@ def build_all(tiny_only: bool = False) -> dict:
         suites = {**{k: v for k, v in old["suites"].items() if k != "tiny"}, **suites}
     manifest = {"version": 1, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "models": models, "suites": suites, "preferred": preferred_dtypes()}
+    if "smollm2" in suites:
+        manifest["default"] = "smollm2"
     (MODELS / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"[build] wrote {MODELS / 'manifest.json'}: {len(models)} models, suites {list(suites)}", flush=True)
     return manifest

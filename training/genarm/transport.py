@@ -267,10 +267,16 @@ def _atomic_write(path: Path, chunks: Iterable[bytes | memoryview]) -> None:
 
 
 def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes: int = DEFAULT_MAX_INLINE_BYTES,
-                    log=print) -> dict:
-    """Write out_dir/{model.onnx (weightless), model.onnx_data, model.layout.json}; returns the
-    layout. Raises TransportError when a recipe does not reproduce its initializer bit for bit,
-    or when a float initializer of max_inline_bytes or more has no recipe."""
+                    data_dir: Path | None = None, log=print) -> dict:
+    """Write out_dir/{model.onnx (weightless), model.layout.json} and data_dir/model.onnx_data
+    (default: out_dir; the reference the browser rebuilds, never served); returns the layout.
+    Raises TransportError when a recipe does not reproduce its initializer bit for bit, or when
+    a float initializer of max_inline_bytes or more has no recipe.
+
+    The external data is laid out in a canonical order (GGUF tensor order, then the ops, then the
+    order of appearance), not the graph's: two graphs over the same weights (the base and the
+    fused base + ARMs graph) then get the same external data, byte for byte and by sha256, and
+    the engine expands the GGUF once for both (src/engine/transport.ts)."""
     import onnx
     from onnx import TensorProto
     from onnx.external_data_helper import set_external_data
@@ -293,15 +299,18 @@ def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes:
 
     entries: list[TensorJson] = []
     digests: dict[str, bytes] = {}
-    data_path, graph_path, layout_path = out_dir / DATA_NAME, out_dir / GRAPH_NAME, out_dir / LAYOUT_NAME
+    data_dir = Path(data_dir) if data_dir is not None else out_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    data_path, graph_path, layout_path = data_dir / DATA_NAME, out_dir / GRAPH_NAME, out_dir / LAYOUT_NAME
     data_sha = hashlib.sha256()
     pos = 0
+    order = {name: i for i, name in enumerate(src.tensors)}
+    moved = sorted((t for t in model.graph.initializer if t.name in recipes),
+                   key=lambda t: (order[recipes[t.name].source], json.dumps([o.to_json() for o in recipes[t.name].ops])))
     tmp = data_path.with_name(f"{data_path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:  # streamed: the graph's bytes are not held twice
-        for t in model.graph.initializer:
-            r = recipes.get(t.name)
-            if r is None:
-                continue
+        for t in moved:  # sorted() is stable: ties keep the graph's order
+            r = recipes[t.name]
             raw = _raw_bytes(t)
             offset = _align(pos)
             pad = b"\0" * (offset - pos)

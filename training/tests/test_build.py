@@ -105,6 +105,25 @@ def test_touched_but_intact_file_is_not_rebuilt(models_dir):
     assert make.calls == 1, "same bytes (sha256 checked) must not force a rebuild"
 
 
+def test_tiny_transport_is_exact_and_idempotent(models_dir, monkeypatch, tmp_path):
+    """The tiny base's weights are the blocks of the GGUF the build writes (write_transport checks
+    every recipe bit for bit); a second transport build does no work."""
+    monkeypatch.setattr(build, "CACHE", tmp_path / "cache")
+    folder = build_model(build.TINY_BASE, lambda: tiny_model(1), {"code": "x", "tiny": build.TINY_VERSION},
+                         with_tokenizer=False, variants=FP32_ONLY)
+    fp32 = build.fp32_entry(build.TINY_BASE)
+    t = build.build_transport(build.TINY_BASE, fp32, None, make_gguf=build.write_tiny_gguf)
+    layout = json.loads((models_dir / t["layout"]["path"]).read_text())
+    assert {e["source_type"] for e in layout["tensors"]} == {"F32", "Q4_1", "Q8_0"}
+    assert any(e["ops"] and e["ops"][0]["op"] == "rope_unpermute" for e in layout["tensors"])
+    assert layout["source_graph"]["sha256"] == fp32["sha256"]
+    before = snapshot(folder)
+    time.sleep(0.02)
+    assert build.build_transport(build.TINY_BASE, fp32, None, make_gguf=build.write_tiny_gguf) == t
+    assert snapshot(folder) == before, "an up-to-date transport must not be rewritten"
+    assert not any("transport" in f["path"] for f in json.loads((folder / "build.json").read_text())["files"])
+
+
 # ------------------------------------------------------------------ the manifest on disk
 def test_manifest_sizes_and_hashes(real_manifest):
     """Every file the manifest lists (model files, each variant, adapters, fused graphs) exists
@@ -120,13 +139,27 @@ def test_manifest_sizes_and_hashes(real_manifest):
         assert any(f["path"] == f"{mid}/config.json" for f in e["files"])
         cfg = json.loads((paths.MODELS / mid / "config.json").read_text())
         assert cfg["num_hidden_layers"] == e["arch"]["num_layers"] and cfg["vocab_size"] == e["arch"]["vocab_size"]
-    for sid, s in man["suites"].items():
+    for _sid, s in man["suites"].items():
         assert s["base"] in man["models"] and man["models"][s["base"]]["role"] == "base"
         for kind, role in (("arms", "arm"), ("rms", "rm")):
             for obj, mid in s[kind].items():
                 assert man["models"][mid]["role"] == role and man["models"][mid]["objective"] == obj
         for f in s.get("fused", {}).get("variants", {}).values():
             listed[f["path"]] = f
+        # the GGUF transport (issue 15): the base and the fused graph, one GGUF file for both
+        transports = [t for t in (man["models"][s["base"]].get("transport"), s.get("fused", {}).get("transport")) if t]
+        assert transports, f"suite {_sid}: no GGUF transport for its base"
+        assert len({t["gguf"]["path"] for t in transports}) == 1, "the base and the fused graph share one GGUF"
+        for t in transports:
+            for f in t.values():
+                listed[f["path"]] = f
+            layout = json.loads((paths.MODELS / t["layout"]["path"]).read_text())
+            assert (layout["graph"]["sha256"], layout["gguf"]["sha256"]) == (t["graph"]["sha256"], t["gguf"]["sha256"])
+            assert t["graph"]["bytes"] < layout["source_graph"]["bytes"] / 20, "the transport graph holds no weights"
+        if len(transports) == 2:  # canonical layout: one expansion serves both graphs
+            shas = {json.loads((paths.MODELS / t["layout"]["path"]).read_text())["external_data"]["sha256"] for t in transports}
+            assert len(shas) == 1
+    assert man.get("default") in (None, *man["suites"])
     assert len(listed) >= 10
     for rel, f in listed.items():
         p = paths.MODELS / rel
