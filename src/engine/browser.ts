@@ -44,6 +44,12 @@ export interface BrowserPlatformOptions {
   /** ORT log level; 0 prints which execution provider each node was placed on */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
   notice?: (message: string) => void;
+  /**
+   * Let WebGPU load from the GGUF transport too (tests only). Off by default: with
+   * onnxruntime-web 1.30 a WebGPU session created with externalData, once its device is lost,
+   * makes every later session creation hang, which breaks the fallback to WASM (docs/BROWSER.md).
+   */
+  transportOnWebGpu?: boolean;
 }
 
 interface GpuProbe {
@@ -140,7 +146,10 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
     dtypePreference: (m: Manifest) => dtypePreference(m, backend === 'webgpu' ? 'webgpu' : 'wasm', shaderF16),
     runner,
     parallel: false,
-    async createSession(data, entry: ModelEntry, _dtype, { kvOnDevice }) {
+    transport: backend === 'wasm' || opts.transportOnWebGpu === true,
+    transportWhy: backend === 'wasm' ? undefined
+      : 'WebGPU loads the inline graph: an externalData session that loses its device hangs later session creations (docs/BROWSER.md)',
+    async createSession(data, entry: ModelEntry, _dtype, { kvOnDevice, externalData }) {
       if (typeof data === 'string') throw new Error('the browser platform loads models from bytes');
       const gpuKv = backend === 'webgpu' && kvOnDevice;
       const preferredOutputLocation = gpuKv
@@ -155,6 +164,7 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
           executionProviders: [backend],
           graphOptimizationLevel: 'all',
           ...(preferredOutputLocation ? { preferredOutputLocation } : {}),
+          ...(externalData ? { externalData } : {}),
           ...(opts.logSeverityLevel !== undefined ? { logSeverityLevel: opts.logSeverityLevel } : {}),
         });
         await watchDevice();

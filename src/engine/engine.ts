@@ -7,6 +7,7 @@ import type {
 import { CausalLM, type StepModel } from './causal-lm';
 import { adapterDims, adapterValueBytes, choosePath, FusedModel, parseAdapter, type InputShape, type PathChoice, type RowAdapter } from './fused';
 import { ProgressTracker } from './files';
+import { TransportLoader, transportFiles } from './transport';
 import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
 import { UnsupportedGraphError, type Platform } from './platform';
 import { parseJsonBytes, tokenizerFromJson, type ChatTokenizer } from './tokenizer';
@@ -47,6 +48,12 @@ export interface LoadOptions {
   loadRms?: boolean;
   /** one warm-up step per model (compiles WebGPU shaders before the first token) */
   warmup?: boolean;
+  /**
+   * fp32 graphs from their GGUF transport where the manifest has one and the platform takes it
+   * (default true): the GGUF's blocks are downloaded and expanded (transport.ts) instead of the
+   * fp32 graph. false: the inline fp32 graph (comparison, bench).
+   */
+  transport?: boolean;
   /**
    * 'auto' (default): the fused graph (base + ARMs as rows of one batch, fused.ts) when the
    * suite has one and every ARM is an adapter of its base, else separate graphs.
@@ -109,7 +116,10 @@ export class Engine implements GenArmGenerator {
     const plan = choosePath(models.suite, models.base, steering.slice(1), opts.path);
     // the fused path loads one graph (the base's weights once) plus each ARM's adapter file
     const graphs: ModelEntry[] = plan.path === 'fused'
-      ? [{ ...models.base, id: `${models.suite.id}-fused`, label: `${models.base.label} + ARMs (fused)`, files: [], variants: models.suite.fused!.variants, adapter: undefined }]
+      ? [{
+          ...models.base, id: `${models.suite.id}-fused`, label: `${models.base.label} + ARMs (fused)`, files: [],
+          variants: models.suite.fused!.variants, adapter: undefined, transport: models.suite.fused!.transport,
+        }]
       : steering;
     const preference = opts.dtypePreference ?? platform.dtypePreference(manifest);
 
@@ -135,25 +145,48 @@ export class Engine implements GenArmGenerator {
     const rejected: string[] = [];
     let lms: CausalLM[] = [];
     let choice = chooseDtype(graphs, preference, opts.dtype);
+    // fp32 from the GGUF's blocks where the manifest has a transport and the platform takes it
+    const transportOf = (e: ModelEntry, dtype: Dtype) =>
+      opts.transport !== false && platform.transport && dtype === 'fp32' ? e.transport : undefined;
+    const transport = new TransportLoader({
+      fetchBytes: (f) => fetchOne(f, 'bytes') as Promise<Uint8Array>,
+      onExpand: () => progress.setPhase('expand'),
+    });
+    let transported = 0;
     for (;;) {
       const dtype = choice.dtype;
-      const onnx = graphs.map((e) => variantFile(e, dtype));
-      onnx.forEach((f) => progress.add(f));
+      const files = graphs.flatMap((e) => {
+        const t = transportOf(e, dtype);
+        return t ? transportFiles(t) : [variantFile(e, dtype)];
+      });
+      files.forEach((f) => progress.add(f));
       try {
         // one model at a time: its bytes can be released before the next one downloads
         for (let i = 0; i < graphs.length; i++) {
-          const data = await fetchOne(onnx[i], 'any');
-          progress.setPhase('session');
-          const session = await platform.createSession(data, graphs[i], dtype, { kvOnDevice: true });
+          const t = transportOf(graphs[i], dtype);
+          let session;
+          if (t) {
+            const g = await transport.load(t);
+            progress.setPhase('session');
+            session = await platform.createSession(g.graph, graphs[i], dtype, { kvOnDevice: true, externalData: g.externalData });
+            transported++;
+          } else {
+            const data = await fetchOne(variantFile(graphs[i], dtype), 'any');
+            progress.setPhase('session');
+            session = await platform.createSession(data, graphs[i], dtype, { kvOnDevice: true });
+          }
           lms.push(new CausalLM(platform.ort, session, graphs[i], platform.runner));
           progress.setPhase('download');
         }
+        transport.release();
         break;
       } catch (e) {
+        transport.release();
         if (!(e instanceof UnsupportedGraphError) || opts.dtype) throw e;
         await Promise.all(lms.map((lm) => lm.session.release()));
         lms = [];
-        onnx.forEach((f) => progress.remove(f.path));
+        transported = 0;
+        files.forEach((f) => progress.remove(f.path));
         const op = /implementation for (\w+)/.exec(e.message)?.[1];
         rejected.push(`${dtype} cannot run here (${op ? `no ${op} kernel` : e.message})`);
         const rest = preference.filter((d) => d !== dtype && !rejected.some((r) => r.startsWith(`${d} `)));
@@ -161,7 +194,10 @@ export class Engine implements GenArmGenerator {
       }
     }
     const { dtype } = choice;
-    const why = rejected.length ? `${rejected.join('; ')}: using ${dtype}` : choice.why;
+    const hasTransport = graphs.some((e) => e.transport);
+    const tWhy = transported ? `fp32 weights expanded from the GGUF (${transported === graphs.length ? 'every' : `${transported} of ${graphs.length}`} graph${graphs.length > 1 ? 's' : ''})`
+      : dtype === 'fp32' && hasTransport ? `inline fp32 graph (${opts.transport === false ? 'transport off' : platform.transportWhy ?? 'no transport here'})` : '';
+    const why = [rejected.length ? `${rejected.join('; ')}: using ${dtype}` : choice.why, tWhy].filter(Boolean).join('; ');
     let base: StepModel;
     const arms: Partial<Record<Objective, StepModel>> = {};
     let fused: FusedModel | null = null;

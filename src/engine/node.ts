@@ -29,8 +29,10 @@ export function createNodePlatform(opts: NodePlatformOptions = {}): Platform {
     runner: plainRunner,
     // onnxruntime-node's run() executes synchronously on the JS thread: nothing to overlap
     parallel: false,
-    async createSession(data, entry) {
+    transport: true,
+    async createSession(data, entry, _dtype, { externalData }) {
       const options = {
+        ...(externalData ? { externalData } : {}),
         executionProviders: ['cpu'], graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all', intraOpNumThreads: threads, interOpNumThreads: 1,
         // several sessions take turns on the same cores: idle pool threads must not spin
         extra: { session: { intra_op: { allow_spinning: '0' } } },

@@ -4,6 +4,12 @@ import type { BackendInfo, Dtype, Manifest, ModelEntry } from './types';
 import type { FileData, FileSource } from './files';
 import type { InferenceSession, OrtRuntime, SessionRunner, Tensor } from './ort';
 
+export interface SessionOptions {
+  kvOnDevice: boolean;
+  /** the weights of a weightless graph (onnxruntime's `externalData`: path = the graph's location) */
+  externalData?: { path: string; data: Uint8Array }[];
+}
+
 export interface Platform {
   ort: OrtRuntime;
   source: FileSource;
@@ -18,7 +24,13 @@ export interface Platform {
    * `kvOnDevice`: keep present.* where the backend computed them (GPU buffers under
    * WebGPU). Trajectory RMs get false: ARGS tiles and slices their caches on the CPU.
    */
-  createSession(data: FileData, entry: ModelEntry, dtype: Dtype, opts: { kvOnDevice: boolean }): Promise<InferenceSession>;
+  createSession(data: FileData, entry: ModelEntry, dtype: Dtype, opts: SessionOptions): Promise<InferenceSession>;
+  /**
+   * Whether fp32 graphs may load from their GGUF transport here (transport.ts): false (with the
+   * reason in `transportWhy`) where the weightless graph + externalData is not safe (WebGPU).
+   */
+  transport: boolean;
+  transportWhy?: string;
   /**
    * A float32 graph input that is made once and read by every step (the fused graph's
    * adapters): a GPU buffer under WebGPU, so it is not uploaded per step. Default: a

@@ -40,6 +40,18 @@ export interface AdapterEntry {
   layout?: string;
 }
 
+/**
+ * The GGUF transport of an fp32 graph (issue 15): the graph without its weights, the layout
+ * saying how each weight is rebuilt from a GGUF tensor (gguf-expand.ts), and the GGUF itself (one
+ * file shared by the base and the fused graph). The engine expands the GGUF's blocks into the
+ * graph's external data once per load (transport.ts) instead of downloading the fp32 graph.
+ */
+export interface TransportEntry {
+  graph: ManifestFile;
+  layout: ManifestFile;
+  gguf: ManifestFile;
+}
+
 export interface ModelEntry {
   id: string;
   role: ModelRole;
@@ -56,6 +68,8 @@ export interface ModelEntry {
   files: ManifestFile[];
   /** onnx/model.onnx (fp32), onnx/model_q4.onnx, onnx/model_q8.onnx ... */
   variants: Partial<Record<Dtype, ManifestFile>>;
+  /** the fp32 variant as GGUF blocks + a weightless graph (bases built from a GGUF) */
+  transport?: TransportEntry;
   /** present for ARMs that are LoRA fine-tunes of a base in this manifest */
   adapter?: AdapterEntry;
   /** true for the tiny random-weight test models */
@@ -70,7 +84,7 @@ export interface ModelSuite {
   arms: Partial<Record<Objective, string>>;
   rms: Partial<Record<Objective, string>>;
   /** optional fused graph (the fused path, fused.ts): one batched graph for base + all ARMs */
-  fused?: { variants: Partial<Record<Dtype, ManifestFile>>; rows: string[]; inputs?: string };
+  fused?: { variants: Partial<Record<Dtype, ManifestFile>>; rows: string[]; inputs?: string; transport?: TransportEntry };
 }
 
 export interface Manifest {
@@ -198,5 +212,6 @@ export interface LoadProgress {
   files: FileProgress[];
   loaded: number;
   total: number;
-  phase: 'manifest' | 'download' | 'session' | 'warmup' | 'ready';
+  /** 'expand': rebuilding fp32 weights from the GGUF's blocks (transport.ts) */
+  phase: 'manifest' | 'download' | 'expand' | 'session' | 'warmup' | 'ready';
 }

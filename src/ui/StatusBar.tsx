@@ -6,6 +6,7 @@ import type { LoadProgress } from '../engine/types';
 const PHASE: Record<LoadProgress['phase'], string> = {
   manifest: 'Reading the model manifest',
   download: 'Downloading models',
+  expand: 'Expanding weights (GGUF blocks to fp32)',
   session: 'Creating inference sessions',
   warmup: 'Warming up (first run compiles the kernels)',
   ready: 'Ready',

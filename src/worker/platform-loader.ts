@@ -19,6 +19,7 @@ export function platformLoader(makePlatform: PlatformFactory): EngineLoader {
         dtype: fallback ? undefined : req.dtype,
         loadRms: req.loadRms,
         path: req.path,
+        transport: req.transport,
         // one step per model before 'ready': WebGPU compiles its shaders here, not on the first token
         warmup: true,
         onProgress,
