@@ -53,10 +53,11 @@ export function tokenizerFromJson(tokenizerJson: unknown, tokenizerConfig: Recor
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape: each caller checks the fields it reads
 export function parseJsonBytes(bytes: Uint8Array, path: string): any {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
-    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
 }

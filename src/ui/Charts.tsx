@@ -17,15 +17,18 @@ export function RewardChart() {
   const mode = useApp((s) => s.heat);
   const runWeights = useApp((s) => s.guided.settings?.weights);
   const [kind, setKind] = useState<'shift' | 'reward'>('shift');
-  const w = { helpfulness: runWeights?.helpfulness ?? 0, harmlessness: runWeights?.harmlessness ?? 0 };
-  // keyed on the two numbers, not w, which is a new object on every render
-  const data = useMemo(() => tokens.map((t) => ({
-    i: t.index + 1,
-    text: visibleToken(t.text),
-    helpfulness: kind === 'shift' ? t.shifts.helpfulness : t.rewards.helpfulness,
-    harmlessness: kind === 'shift' ? t.shifts.harmlessness : t.rewards.harmlessness,
-    sum: heatValue(t, 'sum', w),
-  })), [tokens, kind, w.helpfulness, w.harmlessness]);
+  const hw = runWeights?.helpfulness ?? 0, sw = runWeights?.harmlessness ?? 0;
+  // keyed on the two numbers, not on a weights object, which would be new on every render
+  const data = useMemo(() => {
+    const w = { helpfulness: hw, harmlessness: sw };
+    return tokens.map((t) => ({
+      i: t.index + 1,
+      text: visibleToken(t.text),
+      helpfulness: kind === 'shift' ? t.shifts.helpfulness : t.rewards.helpfulness,
+      harmlessness: kind === 'shift' ? t.shifts.harmlessness : t.rewards.harmlessness,
+      sum: heatValue(t, 'sum', w),
+    }));
+  }, [tokens, kind, hw, sw]);
   const has = (o: Objective) => tokens.some((t) => typeof t.rewards[o] === 'number');
   // nothing to draw without an ARM (a suite whose ARMs are not trained yet)
   if (!tokens.length || (!has('helpfulness') && !has('harmlessness'))) return null;

@@ -1,6 +1,6 @@
 // The side-by-side answers: base only and guided, the guided one as a token heatmap with a
 // tooltip on hover and on keyboard focus. Model output is only ever rendered as React text.
-import { useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { Objective, TokenRecord } from '../engine/types';
 import type { HeatMode, PanelRun, Weights } from '../store/types';
 import { useApp } from '../store/store';
@@ -141,21 +141,24 @@ export function HeatTokens({ run }: { run: PanelRun }) {
   };
   const tokens = run.tokens;
   // keyed on the two numbers, not the weights object, which is new on every render
-  const values = useMemo(() => tokens.map((t) => heatValue(t, mode, weights)), [tokens, mode, weights.helpfulness, weights.harmlessness]);
+  const { helpfulness: hw, harmlessness: sw } = weights;
+  const values = useMemo(() => tokens.map((t) => heatValue(t, mode, { helpfulness: hw, harmlessness: sw })), [tokens, mode, hw, sw]);
   const domain = heatDomain(values);
   const [active, setActive] = useState<number | null>(null);
+  const [anchor, setAnchor] = useState<HTMLElement | null>(null);  // the active token's span
+  const show = (i: number, el: HTMLElement) => { setActive(i); setAnchor(el); };
   const [pinned, setPinned] = useState(false);
   const [rove, setRove] = useState(0);
   const refs = useRef<Array<HTMLSpanElement | null>>([]);
   const box = useRef<HTMLParagraphElement>(null);
   const focusIdx = Math.min(rove, Math.max(0, tokens.length - 1));
 
-  // a new run resets the tooltip
-  const first = tokens[0];
-  useLayoutEffect(() => { if (!tokens.length) { setActive(null); setRove(0); } }, [first, tokens.length]);
+  // a new run (no tokens yet) resets the tooltip: state adjusted while rendering, as React's
+  // "You might not need an effect" recommends, so no frame shows the old run's tooltip
+  if (!tokens.length && (active !== null || rove !== 0)) { setActive(null); setRove(0); }
 
   const move = (e: KeyboardEvent<HTMLSpanElement>, i: number) => {
-    let j = i;
+    let j: number;
     if (e.key === 'ArrowRight' || e.key === 'ArrowDown') j = Math.min(tokens.length - 1, i + 1);
     else if (e.key === 'ArrowLeft' || e.key === 'ArrowUp') j = Math.max(0, i - 1);
     else if (e.key === 'Home') j = 0;
@@ -188,9 +191,9 @@ export function HeatTokens({ run }: { run: PanelRun }) {
               aria-label={tokenLabel(t, mode, values[i])}
               aria-describedby={active === i ? 'token-tooltip' : undefined}
               style={{ background: c.background, color: c.color }}
-              onMouseEnter={() => { if (!pinned) setActive(i); }}
+              onMouseEnter={(e) => { if (!pinned) show(i, e.currentTarget); }}
               onMouseLeave={() => { if (!pinned) setActive(null); }}
-              onFocus={() => { setActive(i); setRove(i); setPinned(true); }}
+              onFocus={(e) => { show(i, e.currentTarget); setRove(i); setPinned(true); }}
               onBlur={() => { setPinned(false); setActive((a) => (a === i ? null : a)); }}
               onKeyDown={(e) => move(e, i)}
             >
@@ -202,7 +205,7 @@ export function HeatTokens({ run }: { run: PanelRun }) {
       </p>
       {active !== null && tokens[active] && (
         <TokenTooltip token={tokens[active]} value={values[active]} mode={mode} weights={weights}
-          anchor={refs.current[active]} onClose={() => setActive(null)} />
+          anchor={anchor} onClose={() => setActive(null)} />
       )}
     </div>
   );

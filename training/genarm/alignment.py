@@ -28,7 +28,7 @@ import csv
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 
@@ -322,7 +322,7 @@ def markdown(rep: dict) -> str:
              "| method | harmful: evasive % (refusal / deflection) | Δ vs base | benign: evasive % | Δ vs base | "
              "RM-help Δ vs control | benign tokens | repeats % (harm / benign) | distinct-2 (benign) | top benign opener |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for mid, r in rep["methods"].items():
+    for r in rep["methods"].values():
         g = r["groups"]
         hv, bv = g["harmful"], g["benign"]
         vb = r.get("vs_base")
@@ -354,7 +354,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=None, help="prompts per set (default 24; --full 64)")
     ap.add_argument("--tokens", type=int, default=None, help="new tokens (default 48; --full 96)")
     ap.add_argument("--temperature", type=float, default=SAMPLED_T, help="the sampled mode's temperature")
-    ap.add_argument("--settings", default=None, help="weight pairs 'h,s;h,s' (default: %s)" % SETTINGS)
+    ap.add_argument("--settings", default=None, help=f"weight pairs 'h,s;h,s' (default: {SETTINGS})")
     ap.add_argument("--penalties", default=None, help="extra 'repetition_penalty,no_repeat_ngram;...' variants")
     ap.add_argument("--arms", default=None, help="objective=artefact,... (default the shipped ARMs)")
     ap.add_argument("--compare", default=None, help="objective=artefact,...: every setting that weights that "

@@ -19,6 +19,12 @@ harmlessness-v3: harmlessness-v2 with the balanced on-policy pairs instead (gena
               --balanced: as many harmful-prompt declines, cut before they repeat themselves and
               paired with compliance of the same token length, as benign-prompt pairs), read from
               training/artefacts/onpolicy-harmlessness-balanced.jsonl.gz.
+harmlessness-v4: prompt-contrastive pairs only, no HH harmless pairs (whose human preference
+              rewards hedging wherever it occurs): XSTest unsafe and safe completions, the
+              balanced on-policy pairs, and genarm.onpolicy --distill's pairs (the base's own
+              prefilled declines over its compliance on harmful training prompts, the reverse on
+              benign ones, each pair cut to one length; benign pairs spread to as many as the
+              harmful ones), read from training/artefacts/contrast-harmlessness.jsonl.gz.
 
 Rules (../shared/data/README.md, issue 3):
 - drop pairs with identical sides or different prompts on the two sides; dedupe;
@@ -41,7 +47,6 @@ import hashlib
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 from .paths import CACHE, DATA, REPORTS
 
@@ -49,11 +54,11 @@ HELDOUT_PCT = 10
 MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
 MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
 SYSTEM = None  # the template's own default system prompt is used
-DATA_VERSION = "5"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3)
+DATA_VERSION = "6"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4)
 # the held-out split is a hash of "<key>:<first user turn>"; a data set that extends an
 # objective hashes with that objective's key, so the two share their held-out prompts
 SPLIT_KEY = {"helpfulness-extra": "helpfulness", "helpfulness-long": "helpfulness", "harmlessness-v2": "harmlessness",
-             "harmlessness-v3": "harmlessness"}
+             "harmlessness-v3": "harmlessness", "harmlessness-v4": "harmlessness"}
 RESPONSE_CAP = {"helpfulness-long": 192}  # data sets whose responses are cut elsewhere than MAX_RESPONSE_TOKENS
 
 
@@ -167,12 +172,22 @@ def oasst_pairs() -> list[dict]:
 def onpolicy_pairs(file: str = "onpolicy-harmlessness.jsonl.gz") -> list[dict]:
     """genarm.onpolicy's pairs (committed); none when that file is absent."""
     import gzip as _gz
+
     from .paths import ARTEFACTS
     path = ARTEFACTS / file
     if not path.exists():
         return []
     with _gz.open(path, "rt") as f:
         return [{**json.loads(line), "messages_r": None} for line in f]
+
+
+def contrast_pairs() -> list[dict]:
+    """genarm.onpolicy --distill's pairs, benign ones spread to the number of harmful ones."""
+    rows = onpolicy_pairs("contrast-harmlessness.jsonl.gz")
+    harmful = [r for r in rows if r["kind"] == "harmful"]
+    benign = [r for r in rows if r["kind"] == "benign"]
+    step = len(benign) / max(1, len(harmful))
+    return harmful + ([benign[int(i * step)] for i in range(len(harmful))] if step > 1 else benign)
 
 
 def read_pair_file(path) -> list[dict]:
@@ -305,6 +320,8 @@ def build(tok=None, force: bool = False) -> dict:
         "harmlessness-v3": hh_pairs(["harmless-base-test.jsonl.gz"], "hh-harmless") + xstest_pairs(unsafe=True)
         + [{**p, "source": "xstest-safe"} for p in xstest_pairs(unsafe=False)]
         + onpolicy_pairs("onpolicy-harmlessness-balanced.jsonl.gz"),
+        "harmlessness-v4": xstest_pairs(unsafe=True) + [{**p, "source": "xstest-safe"} for p in xstest_pairs(unsafe=False)]
+        + onpolicy_pairs("onpolicy-harmlessness-balanced.jsonl.gz") + contrast_pairs(),
     }
     outdir.mkdir(parents=True, exist_ok=True)
     counts_all = {"heldout_pct": HELDOUT_PCT, "max_prompt_tokens": MAX_PROMPT_TOKENS,

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .model import Llama
 
@@ -94,8 +93,9 @@ def export_fp32(model: Llama, path: Path) -> None:
 def simplify_graph(m):
     """Constant-fold with onnxruntime's basic level only (no contrib fusions), so the saved
     graph stays within what both web backends run."""
-    import onnxruntime as ort
     import tempfile
+
+    import onnxruntime as ort
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     with tempfile.TemporaryDirectory() as d:
@@ -165,8 +165,9 @@ def quantize_embedding_int8(model) -> None:
 
 
 def op_histogram(path: Path) -> dict[str, int]:
-    import onnx
     from collections import Counter
+
+    import onnx
     m = onnx.load(str(path), load_external_data=False)
     return dict(Counter(n.op_type for n in m.graph.node))
 

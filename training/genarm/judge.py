@@ -130,6 +130,7 @@ def agreement(rows: list[dict]) -> dict:
 
 if __name__ == "__main__":
     import json
+
     from .paths import ROOT
     rows = [json.loads(line) for line in open(ROOT / LABELS)]
     rep = agreement(rows)

@@ -15,7 +15,7 @@ K kv heads, D head dim, C hidden size, V vocab.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, asdict, replace
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn as nn
@@ -45,7 +45,7 @@ class Config:
     head: str = "lm"
 
     @classmethod
-    def from_hf(cls, c) -> "Config":
+    def from_hf(cls, c) -> Config:
         rope = getattr(c, "rope_parameters", None) or {}
         theta = rope.get("rope_theta", getattr(c, "rope_theta", 10000.0))
         return cls(

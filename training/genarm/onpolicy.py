@@ -37,6 +37,7 @@ import gzip
 import json
 import re
 import time
+from collections import Counter
 
 import torch
 
@@ -49,7 +50,8 @@ from .paths import ARTEFACTS
 OUT = ARTEFACTS / "onpolicy-harmlessness.jsonl.gz"
 GENERATIONS = ARTEFACTS / "onpolicy-generations.jsonl.gz"
 OUT_BALANCED = ARTEFACTS / "onpolicy-harmlessness-balanced.jsonl.gz"
-
+OUT_CONTRAST = ARTEFACTS / "contrast-harmlessness.jsonl.gz"
+DISTILL_GENERATIONS = ARTEFACTS / "contrast-generations.jsonl.gz"
 
 def sentences(text: str) -> list[str]:
     return [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
@@ -111,6 +113,92 @@ def write_balanced() -> dict:
     return counts
 
 
+# Declines written by the base itself, prefilled: SmolLM2-135M ignores a system prompt that tells
+# it to decline (checked: 10 of 10 answers complied), so each decline starts from one of these
+# openers and the base continues it; only the first sentence is kept, since the continuations
+# soon drift back into compliance. The same openers are used on benign prompts, so the declines
+# on both sides of the contrast come from one distribution and only the prompt tells them apart.
+DECLINE_OPENERS = ("I'm sorry, but I can't help with", "I can't help with that because", "Sorry, I won't",
+                   "I'm not able to help with", "I won't help with", "I'm sorry, I can't",
+                   "I cannot assist with", "I'd rather not help with")
+
+
+def first_sentence(text: str) -> str:
+    s = sentences(text)
+    return s[0] if s and s[0].rstrip().endswith((".", "!", "?")) else ""
+
+
+def contrast_pairs(rows: list[dict], tok, per_prompt: int = 2) -> tuple[list[dict], dict]:
+    """Prompt-contrastive pairs from the base's answers and its prefilled declines.
+
+    harmful prompt: a decline (its first sentence, judged a refusal) over the base's compliant
+    answer cut to the same number of tokens; benign prompt: the base's compliant answer over a
+    decline of that prompt, cut the same way. Each decline is paired with an answer of its own
+    length, so neither side wins by length, and both kinds use declines and answers of the same
+    style: what separates chosen from rejected is the prompt alone."""
+    out, counts = [], Counter()
+    for r in rows:
+        if judge.classify(r["base"])[0] != "comply":
+            counts[f"{r['kind']}_base_not_comply"] += 1
+            continue
+        msg = [{"role": "user", "content": r["prompt"]}]
+        used = 0
+        for d in r["declines"]:
+            d = first_sentence(d)
+            if not d or judge.classify(d)[0] != "refusal" or judge.repeats(d):
+                counts[f"{r['kind']}_decline_unusable"] += 1
+                continue
+            n = len(tok(d, add_special_tokens=False)["input_ids"])
+            answer = cut_tokens(tok, r["base"], n)
+            if r["kind"] == "harmful":
+                out.append({"messages": msg, "chosen": d, "rejected": answer, "source": "contrast-harmful", "kind": "harmful"})
+            else:
+                out.append({"messages": msg, "chosen": answer, "rejected": d, "source": "contrast-benign", "kind": "benign"})
+            used += 1
+            if used == per_prompt:
+                break
+    counts["pairs_harmful"] = sum(p["kind"] == "harmful" for p in out)
+    counts["pairs_benign"] = sum(p["kind"] == "benign" for p in out)
+    return out, dict(counts)
+
+
+def distill(args) -> dict:
+    """Sample `args.samples` prefilled declines per training prompt (harmful and benign: the
+    committed on-policy generations' prompts) and pair them with the base's answers there."""
+    from .base import load_base, load_tokenizer
+    torch.set_num_threads(args.threads)
+    tok = load_tokenizer()
+    end = tok.convert_tokens_to_ids("<|im_end|>")
+    guided = Guided(load_base(), {}, [end, 2], end)
+    with gzip.open(GENERATIONS, "rt") as f:
+        rows = [json.loads(line) for line in f]
+    t0 = time.time()
+    s = DecodeSettings(weights={}, temperature=0.7, max_new=args.tokens)
+    for r in rows:
+        r["declines"] = []
+    for k in range(args.samples):
+        openers = [DECLINE_OPENERS[(i + 3 * k) % len(DECLINE_OPENERS)] for i in range(len(rows))]
+        ids = [chat_ids(tok, r["prompt"]) + tok(o, add_special_tokens=False)["input_ids"] for r, o in zip(rows, openers)]
+        outs = []
+        for c in range(0, len(ids), args.batch):
+            seeds = [70_000 + 1000 * k + i for i in range(c, min(c + args.batch, len(ids)))]
+            outs += guided.generate(ids[c:c + args.batch], s, seeds)
+            print(f"[distill {time.time() - t0:.0f} s] sample {k + 1}/{args.samples}: {len(outs)}/{len(ids)}", flush=True)
+        for r, o, op in zip(rows, outs, openers):
+            r["declines"].append(op + tok.decode(o["ids"], skip_special_tokens=True))
+    with gzip.open(DISTILL_GENERATIONS, "wt") as f:
+        for r in rows:
+            f.write(json.dumps({"kind": r["kind"], "prompt": r["prompt"], "base": r["base"], "declines": r["declines"]}) + "\n")
+    pairs, counts = contrast_pairs(rows, tok, args.per_prompt)
+    counts.update({"openers": list(DECLINE_OPENERS), "samples": args.samples, "per_prompt": args.per_prompt,
+                   "temperature": 0.7, "tokens": args.tokens, "wall_s": round(time.time() - t0)})
+    with gzip.open(OUT_CONTRAST, "wt") as f:
+        for p in pairs:
+            f.write(json.dumps(p) + "\n")
+    OUT_CONTRAST.with_suffix("").with_suffix(".json").write_text(json.dumps(counts, indent=1) + "\n")
+    return counts
+
+
 def train_prompts(n_benign: int, n_harmful: int) -> tuple[list[str], list[str]]:
     banned = eval_prompts()
 
@@ -131,6 +219,7 @@ def train_prompts(n_benign: int, n_harmful: int) -> tuple[list[str], list[str]]:
     declined = [q for q, p in harmless
                 if judge.classify(p["chosen"])[0] != "comply" and judge.classify(p["rejected"])[0] == "comply"]
     import csv
+
     from .data import DATA, xstest_is_eval
     with open(DATA / "xstest" / "xstest_prompts.csv", newline="") as f:
         xs_unsafe = [r["prompt"].strip() for r in csv.DictReader(f)
@@ -150,7 +239,14 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=60)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--balanced", action="store_true", help="write the balanced pairs from the committed generations")
+    ap.add_argument("--distill", action="store_true",
+                    help="prompt-contrastive pairs from distilled declines (contrast-harmlessness.jsonl.gz)")
+    ap.add_argument("--samples", type=int, default=3, help="--distill: declines sampled per prompt")
+    ap.add_argument("--per-prompt", type=int, default=2, help="--distill: pairs kept per prompt")
     args = ap.parse_args(argv)
+    if args.distill:
+        print(json.dumps(distill(args), indent=1))
+        return 0
     if args.balanced:
         print(json.dumps(write_balanced(), indent=1))
         return 0
@@ -174,7 +270,7 @@ def main(argv=None) -> int:
             print(f"[onpolicy {time.time() - t0:.0f} s] {name}: {len(outs)}/{len(ids)}", flush=True)
         texts[name] = [tok.decode(o["ids"], skip_special_tokens=True).strip() for o in outs]
     rows, counts = [], {"benign_prompts": len(benign), "harmful_prompts": len(harmful)}
-    for k, ((kind, q), b, g) in enumerate(zip(prompts, texts["base"], texts["guided"])):
+    for _k, ((kind, q), b, g) in enumerate(zip(prompts, texts["base"], texts["guided"])):
         lb, lg = judge.classify(b)[0], judge.classify(g)[0]
         counts[f"{kind}_base_{lb}"] = counts.get(f"{kind}_base_{lb}", 0) + 1
         counts[f"{kind}_guided_{lg}"] = counts.get(f"{kind}_guided_{lg}", 0) + 1

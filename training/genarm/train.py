@@ -35,8 +35,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .data import MAX_PROMPT_TOKENS, build as build_data, load_split, response_cap
-from .paths import ARTEFACTS, CHECKPOINTS, REPORTS
+from .data import MAX_PROMPT_TOKENS, load_split, response_cap
+from .data import build as build_data
+from .paths import ARTEFACTS, CHECKPOINTS
 
 BETA = {"helpfulness": 0.05, "harmlessness": 0.05}  # the paper's HH-RLHF setting for both
 # LoRA on the top 12 of 30 layers: the 18 lower layers then need no backward pass, which

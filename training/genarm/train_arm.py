@@ -51,8 +51,9 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if not a.name.replace("-", "").replace("_", "").isalnum():
         raise SystemExit(f"--name {a.name!r}: letters, digits, - and _ only")
-    import torch
     from collections import Counter
+
+    import torch
 
     from . import train as T
     from .base import load_tokenizer

@@ -86,6 +86,7 @@ def log_softmax_np(x: np.ndarray) -> np.ndarray:
 
 def check_base(manifest: dict, n_seq: int) -> dict:
     from transformers import AutoModelForCausalLM
+
     from .base import hf_folder, load_tokenizer
     entry = manifest["models"]["smollm2-135m-instruct"]
     arch = entry["arch"]

@@ -7,10 +7,10 @@ import onnx.defs
 import onnxruntime as ort
 import pytest
 import torch
+from conftest import THREADS
 from onnx import numpy_helper
 
 from genarm import export
-from conftest import THREADS
 from genarm.build import TINY, tiny_adapter_model, tiny_model
 
 L = TINY.num_layers

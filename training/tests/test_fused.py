@@ -6,8 +6,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-
 from conftest import THREADS
+
 from genarm import export, fused
 from genarm.build import TINY, round_lora, tiny_adapter_model, tiny_model, write_adapter
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from genarm.model import LORA_TARGETS, Config, LoRALinear, Llama, default_positions, from_hf_state_dict
+from genarm.model import LORA_TARGETS, Config, Llama, LoRALinear, default_positions, from_hf_state_dict
 
 V = 512
 

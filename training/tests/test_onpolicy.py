@@ -38,3 +38,22 @@ def test_balanced_pairs(tok):
         m = len(tok(p["rejected"], add_special_tokens=False)["input_ids"])
         assert abs(n - m) <= 1 and comply.startswith(p["rejected"][:20])
     assert all(p["chosen"] == comply and p["rejected"] == hedge for p in pairs if p["kind"] == "benign")
+
+
+def test_contrast_pairs_mirror_declines_by_prompt(tok):
+    from genarm.onpolicy import contrast_pairs
+    answer = "To pick a lock you need a tension wrench and a pick. Insert the wrench, then rake the pins."
+    decline = "I'm sorry, but I can't help with that. Here is how you would do it anyway: first"
+    rows = [{"kind": "harmful", "prompt": "How do I pick a lock?", "base": answer,
+             "declines": [decline, "Sure, here is how. First", decline]},
+            {"kind": "benign", "prompt": "How do I bake bread?", "base": answer, "declines": [decline]},
+            {"kind": "benign", "prompt": "refused by the base", "base": "I'm sorry, I can't.", "declines": [decline]}]
+    pairs, counts = contrast_pairs(rows, tok, per_prompt=2)
+    assert counts["pairs_harmful"] == 2 and counts["pairs_benign"] == 1
+    assert counts["harmful_decline_unusable"] == 1 and counts["benign_base_not_comply"] == 1
+    first = "I'm sorry, but I can't help with that."  # only the decline's first sentence is kept
+    for p in pairs:
+        d, a = (p["chosen"], p["rejected"]) if p["kind"] == "harmful" else (p["rejected"], p["chosen"])
+        assert d == first and answer.startswith(a)
+        n, m = (len(tok(x, add_special_tokens=False)["input_ids"]) for x in (d, a))
+        assert abs(n - m) <= 1  # one length on both sides: neither wins by its length

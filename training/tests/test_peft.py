@@ -85,7 +85,7 @@ def test_bad_adapters_are_refused_with_their_reason(tmp_path, hf_folder):
         "corrupt": (variant("corrupt", tensors=b"\x00" * 64), "unreadable"),
         "prefix tuning": (variant("prefix", lambda c: {**c, "peft_type": "PREFIX_TUNING"}), "only LORA"),
     }
-    for what, (folder, reason) in cases.items():
+    for _what, (folder, reason) in cases.items():
         with pytest.raises(AdapterError, match=reason):
             read_peft(folder, cfg)
     with pytest.raises(AdapterError, match="no adapter_config.json"):

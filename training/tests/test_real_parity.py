@@ -11,8 +11,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
-
 from conftest import THREADS
+
 from genarm import verify
 from genarm.paths import MODELS, REPORTS
 
@@ -41,6 +41,7 @@ def seqs():
 @pytest.fixture(scope="module")
 def hf_base(real_manifest):
     from transformers import AutoModelForCausalLM
+
     from genarm.base import hf_folder
     m = AutoModelForCausalLM.from_pretrained(hf_folder(), dtype=torch.float32).eval()
     yield m

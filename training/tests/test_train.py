@@ -5,7 +5,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from genarm import train
 from genarm.build import tiny_adapter_model
@@ -125,7 +124,7 @@ def test_a_few_steps_reduce_the_loss(kind):
     batch = train.collate(pairs, PAD)
     model.train()
     losses = []
-    for step in range(6):
+    for _step in range(6):
         loss, acc = train.pair_loss(train.pair_scores(model, kind, *batch), kind, beta)
         opt.zero_grad()
         loss.backward()

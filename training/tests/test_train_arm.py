@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from genarm.peft_adapter import base_config, read_peft
 from genarm.data import read_pair_file as read_pairs
+from genarm.peft_adapter import base_config, read_peft
 from genarm.train_arm import main
 
 

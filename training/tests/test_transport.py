@@ -15,10 +15,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from conftest import THREADS
 from gguf import GGMLQuantizationType as QT
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import THREADS
 from genarm import transport
 from genarm.transport import Op, TransportError
 
