@@ -1,0 +1,98 @@
+// The GGUF transport in Chromium (src/engine/transport.ts, issue 15), through the real worker on
+// the tiny suite: on WASM the engine downloads the weightless graph, its layout and the GGUF's
+// blocks, expands them and gives the same greedy tokens as the inline fp32 graph, for far fewer
+// bytes on the wire. On WebGPU it loads the inline graph (docs/BROWSER.md says why).
+import { expect, test, type Page } from '@playwright/test';
+import { existsSync, readFileSync } from 'node:fs';
+import type { GenerateSettings, GenerationResult, Manifest } from '../src/engine/types';
+import type { Harness } from '../src/harness/engine-harness';
+
+const MANIFEST = 'public/models/manifest.json';
+const m: Manifest | null = existsSync(MANIFEST) ? JSON.parse(readFileSync(MANIFEST, 'utf8')) : null;
+const tiny = m?.suites.tiny;
+const missing = !tiny ? `${MANIFEST} has no tiny suite (npm run models)`
+  : !m!.models[tiny.base].transport || !tiny.fused?.transport ? 'the tiny suite has no GGUF transport (npm run models)'
+  : !existsSync(`public/models/${tiny.fused.transport.gguf.path}`) ? `${tiny.fused.transport.gguf.path} is missing` : '';
+
+const SETTINGS: GenerateSettings = {
+  prompt: 'Give me one tip for staying focused.', weights: { helpfulness: 1, harmlessness: 0.5 }, decoder: 'genarm',
+  temperature: 0, top_k: 0, top_p: 1, seed: 3, max_tokens: 8, score_arms: true,
+};
+
+async function open(page: Page): Promise<void> {
+  await page.goto('/e2e/engine-harness.html');
+  await page.waitForFunction(() => !!(window as unknown as { harness?: unknown }).harness);
+}
+const harness = (page: Page) => ({
+  load: (req: Parameters<Harness['load']>[0]) => page.evaluate((r) => (window as unknown as { harness: Harness }).harness.load(r), req),
+  generate: (s: GenerateSettings) => page.evaluate((x) => (window as unknown as { harness: Harness }).harness.generate(x), s),
+  reset: () => page.evaluate(() => (window as unknown as { harness: Harness }).harness.reset()),
+});
+
+/** Bytes of model files the page fetched over the network (Cache Storage hits never get here). */
+function countModelBytes(page: Page): { bytes: () => number; paths: Set<string> } {
+  let bytes = 0;
+  const paths = new Set<string>();
+  page.on('requestfinished', async (req) => {
+    const url = new URL(req.url());
+    if (!url.pathname.startsWith('/models/') || url.pathname.endsWith('manifest.json')) return;
+    paths.add(url.pathname.slice('/models/'.length));
+    bytes += (await req.sizes()).responseBodySize;
+  });
+  return { bytes: () => bytes, paths };
+}
+
+const ids = (r: GenerationResult) => r.tokens.map((t) => t.id);
+
+test.describe('GGUF transport in the browser (tiny suite)', () => {
+  test.skip(!!missing, missing);
+  test.setTimeout(300_000);
+
+  test('WASM loads the GGUF blocks, not the fp32 graph: same tokens, far fewer bytes', async ({ page, context }, info) => {
+    test.skip(info.project.name !== 'wasm', 'the transport runs on WASM');
+    const t = tiny!.fused!.transport!;
+    const fp32 = tiny!.fused!.variants.fp32!;
+    await open(page);
+    const net = countModelBytes(page);
+    const viaGguf = await harness(page).load({ suite: 'tiny', backend: 'wasm', dtype: 'fp32' });
+    expect(viaGguf.backend.path).toBe('fused');
+    expect(viaGguf.backend.reason).toMatch(/fp32 weights expanded from the GGUF/);
+    expect(viaGguf.progress.map((p) => p.phase)).toContain('expand');
+    const a = (await harness(page).generate(SETTINGS)).result;
+    await expect.poll(() => net.paths.has(t.gguf.path)).toBe(true);
+    const transportBytes = net.bytes();
+    expect(net.paths).toContain(t.graph.path);
+    expect(net.paths).not.toContain(fp32.path);
+
+    // a fresh worker and an empty cache, then the inline fp32 graph
+    await harness(page).reset();
+    await page.evaluate(() => caches.keys().then((ks) => Promise.all(ks.map((k) => caches.delete(k)))));
+    const before = net.bytes();
+    const inline = await harness(page).load({ suite: 'tiny', backend: 'wasm', dtype: 'fp32', transport: false });
+    expect(inline.backend.reason).toMatch(/inline fp32 graph \(transport off\)/);
+    const b = (await harness(page).generate(SETTINGS)).result;
+    await expect.poll(() => net.paths.has(fp32.path)).toBe(true);
+    const inlineBytes = net.bytes() - before;
+
+    expect(a.tokens.length).toBe(SETTINGS.max_tokens);
+    expect(ids(a)).toEqual(ids(b));
+    a.tokens.forEach((x, i) => {
+      expect(Math.abs(x.logprob_base - b.tokens[i].logprob_base)).toBeLessThan(1e-5);
+      expect(Math.abs(x.rewards.helpfulness! - b.tokens[i].rewards.helpfulness!)).toBeLessThan(1e-5);
+    });
+    console.log(`[transport e2e] model bytes on the wire: transport ${transportBytes}, inline ${inlineBytes}`);
+    expect(transportBytes).toBeLessThan(inlineBytes / 3);
+    void context;
+  });
+
+  test('WebGPU loads the inline fp32 graph (externalData is WASM-only)', async ({ page }, info) => {
+    test.skip(info.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu');
+    await open(page);
+    const gpu = await harness(page).load({ suite: 'tiny', backend: 'webgpu', dtype: 'fp32' });
+    expect(gpu.backend.backend).toBe('webgpu');
+    expect(gpu.backend.reason).toMatch(/inline fp32 graph \(WebGPU loads the inline graph/);
+    const files = gpu.progress.at(-1)!.files.map((f) => f.path);
+    expect(files).toContain(tiny!.fused!.variants.fp32!.path);
+    expect(files).not.toContain(tiny!.fused!.transport!.gguf.path);
+  });
+});
