@@ -40,7 +40,9 @@ export async function buildWeb(outDir: string): Promise<void> {
  * Static server: the build at /, the bench manifest at /bench-models/manifest.json and the
  * model files under /bench-models/ from the models folder, with COOP/COEP.
  */
-export function serve(outDir: string, modelsDir: string, manifest: Manifest): Promise<{ server: Server; url: string }> {
+export function serve(
+  outDir: string, modelsDir: string, manifest: Manifest, onModelFile?: (rel: string, bytes: number) => void,
+): Promise<{ server: Server; url: string }> {
   const manifestJson = JSON.stringify(manifest);
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -62,6 +64,14 @@ export function serve(outDir: string, modelsDir: string, manifest: Manifest): Pr
     }
     res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
     res.setHeader('Content-Length', statSync(file).size);
+    if (root === modelsDir) {
+      let sent = 0;
+      const stream = createReadStream(file);
+      stream.on('data', (c) => (sent += c.length));
+      res.on('close', () => onModelFile?.(rel, sent));
+      stream.pipe(res);
+      return;
+    }
     createReadStream(file).pipe(res);
   });
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
@@ -85,7 +95,7 @@ function processTable(): Map<number, { ppid: number; cmd: string }> {
 }
 
 /** Chromium renderer processes descended from `rootPid` (this Node process launches the browser). */
-function rendererPids(rootPid: number): Set<number> {
+export function rendererPids(rootPid: number): Set<number> {
   const table = processTable();
   const under = (pid: number): boolean => {
     for (let p = pid, hops = 0; p > 1 && hops < 12; hops++) {
@@ -97,7 +107,7 @@ function rendererPids(rootPid: number): Set<number> {
   return new Set([...table].filter(([pid, v]) => v.cmd.includes('--type=renderer') && under(pid)).map(([pid]) => pid));
 }
 
-function statusKb(pid: number, field: string): number | null {
+export function statusKb(pid: number, field: string): number | null {
   try {
     const kb = new RegExp(`${field}:\\s*(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     return kb ? Number(kb) * 1024 : null;

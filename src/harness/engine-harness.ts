@@ -5,7 +5,8 @@ import type { EngineLoadOptions, Ready } from '../engine/interface';
 import type { GenerateSettings, GenerationResult, LoadProgress } from '../engine/types';
 
 export interface Harness {
-  load(req: EngineLoadOptions): Promise<Ready & { progress: LoadProgress[] }>;
+  /** progress events carry `t`, performance.now() when they arrived (bench/transport-load.ts) */
+  load(req: EngineLoadOptions): Promise<Ready & { progress: (LoadProgress & { t: number })[] }>;
   generate(settings: GenerateSettings): Promise<{ result: GenerationResult; streamed: number[] }>;
   /** start two runs, the second right after the first's first token; returns both */
   race(a: GenerateSettings, b: GenerateSettings): Promise<{ first: GenerationResult; second: GenerationResult; streamedA: number[]; streamedB: number[] }>;
@@ -28,8 +29,8 @@ const harness: Harness = {
   notices,
   crossOriginIsolated: self.crossOriginIsolated,
   async load(req) {
-    const progress: LoadProgress[] = [];
-    const off = client.onProgress((p) => progress.push(p));
+    const progress: (LoadProgress & { t: number })[] = [];
+    const off = client.onProgress((p) => progress.push({ ...p, t: performance.now() }));
     try {
       const ready = await client.load(req);
       say(`ready: ${ready.backend.backend}/${ready.backend.dtype} (${ready.backend.reason})`);
