@@ -11,10 +11,10 @@ import { MODELS_DIR, requireModels, suiteMissing } from './helpers';
 const missing = suiteMissing('tiny', 'fp32', true);
 requireModels('repetition tests on the tiny suite', missing);
 
-// strong ARM weights make the tiny models loop: this greedy run repeats the bigram
-// (43652, 43652) within 16 tokens
+// strong ARM weights make the tiny models loop: this greedy run repeats two bigrams in its
+// last tokens (tiny suite v4, whose base weights are GGUF blocks: training/genarm/build.py)
 const LOOPING: GenerateSettings = {
-  prompt: 'Tell me a story about a cat.', weights: { helpfulness: 5, harmlessness: 5 }, decoder: 'genarm',
+  prompt: 'Name three colours.', weights: { helpfulness: 5, harmlessness: 5 }, decoder: 'genarm',
   temperature: 0, top_k: 0, top_p: 1, seed: 1, max_tokens: 16, score_arms: false,
 };
 
@@ -96,15 +96,19 @@ describe.skipIf(!!missing)('repetition penalty and n-gram ban in the engine (tin
   });
 
   it('ARGS applies the penalty to its candidate scores', async () => {
-    const args: GenerateSettings = { ...LOOPING, decoder: 'args', weights: { harmlessness: 20 }, args_w: 1, max_tokens: 24 };
+    // a prompt where ARGS's answer meets a seen token early (its 7th token, tiny suite v4)
+    const args: GenerateSettings = {
+      ...LOOPING, prompt: 'Give me one tip for staying focused.', decoder: 'args', weights: { harmlessness: 1 }, args_w: 1, max_tokens: 24,
+    };
+    const argsPrompt = engine.tokenizer.encodeChat(args.prompt);
     const a = await engine.generate(args);
     const p = await engine.generate({ ...args, repetition_penalty: 2 });
     expect(ids(p)).not.toEqual(ids(a));
-    const firstSeen = ids(a).findIndex((id, i) => prompt.includes(id) || ids(a).slice(0, i).includes(id));
+    const firstSeen = ids(a).findIndex((id, i) => argsPrompt.includes(id) || ids(a).slice(0, i).includes(id));
     expect(firstSeen).toBeGreaterThan(0);
     expect(ids(p).slice(0, firstSeen)).toEqual(ids(a).slice(0, firstSeen));
     // the n-gram ban keeps ARGS's answer free of repeated bigrams too
-    expect(repeatedBigrams(prompt, ids(await engine.generate({ ...args, no_repeat_ngram_size: 2 })))).toEqual([]);
+    expect(repeatedBigrams(argsPrompt, ids(await engine.generate({ ...args, no_repeat_ngram_size: 2 })))).toEqual([]);
   });
 
   it('rejects a penalty <= 0 and a non-integer n-gram size', async () => {
