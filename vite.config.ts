@@ -1,6 +1,8 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
-import { resolve } from 'node:path';
+import { cpSync, createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 const root = import.meta.dirname;
 
@@ -18,8 +20,50 @@ const isolation = {
  */
 const TEST_MODE = 'e2e';
 
+const MODELS = resolve(root, 'public/models');
+const TYPES: Record<string, string> = { '.json': 'application/json', '.jinja': 'text/plain; charset=utf-8', '.txt': 'text/plain; charset=utf-8' };
+
+/**
+ * The model files stay in public/models and never go into dist/ (issue 15: `vite build` used to
+ * copy 5+ GB of them on every build). `vite build` copies public/ without models/; `vite
+ * preview` serves /models/ from public/models (the dev server serves public/ itself). A deploy
+ * serves public/models at /models/ beside dist/, or points the page's baseUrl at a model host.
+ */
+function modelsOutsideDist(): Plugin {
+  let outDir = '';
+  const serveModels = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (!url.pathname.startsWith('/models/') || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    const file = normalize(join(MODELS, decodeURIComponent(url.pathname.slice('/models/'.length))));
+    if (!file.startsWith(MODELS + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.statusCode = 404;
+      res.end('not found');
+      return;
+    }
+    for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
+    res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
+    res.setHeader('Content-Length', statSync(file).size);
+    if (req.method === 'HEAD') return void res.end();
+    createReadStream(file).pipe(res);
+  };
+  return {
+    name: 'genarm-models-outside-dist',
+    configResolved(c) {
+      outDir = resolve(c.root, c.build.outDir);
+    },
+    writeBundle() {
+      const pub = resolve(root, 'public');
+      if (!existsSync(pub)) return;
+      for (const name of readdirSync(pub)) if (name !== 'models') cpSync(join(pub, name), join(outDir, name), { recursive: true });
+    },
+    configurePreviewServer(server) {
+      server.middlewares.use(serveModels);
+    },
+  };
+}
+
 export default defineConfig(({ mode }) => ({
-  plugins: [react()],
+  plugins: [react(), modelsOutsideDist()],
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },
@@ -28,6 +72,8 @@ export default defineConfig(({ mode }) => ({
   optimizeDeps: { exclude: ['onnxruntime-web', '@huggingface/transformers'] },
   build: {
     target: 'es2022',
+    // public/ holds the models (GBs): modelsOutsideDist copies the rest and serves them
+    copyPublicDir: false,
     rollupOptions: {
       input: {
         main: resolve(root, 'index.html'),

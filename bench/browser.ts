@@ -43,7 +43,10 @@ export async function buildWeb(outDir: string): Promise<void> {
 export function serve(
   outDir: string, modelsDir: string, manifest: Manifest, onModelFile?: (rel: string, bytes: number) => void,
 ): Promise<{ server: Server; url: string }> {
-  const manifestJson = JSON.stringify(manifest);
+  // the bench measures every dtype in the browser, the Node-only q8 too: its flag is dropped and
+  // its files (models-node/, named ../../models-node/... from the manifest) served at /models-node/
+  const manifestJson = JSON.stringify(manifest, (k, v) => (k === 'node_only' ? undefined : v));
+  const nodeDir = resolve(modelsDir, '../../models-node');
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
@@ -55,7 +58,8 @@ export function serve(
       res.end(manifestJson);
       return;
     }
-    const [root, rel] = path.startsWith('/bench-models/') ? [modelsDir, path.slice('/bench-models/'.length)] : [outDir, path.slice(1) || 'index.html'];
+    const [root, rel] = path.startsWith('/bench-models/') ? [modelsDir, path.slice('/bench-models/'.length)]
+      : path.startsWith('/models-node/') ? [nodeDir, path.slice('/models-node/'.length)] : [outDir, path.slice(1) || 'index.html'];
     const file = normalize(join(root, rel));
     if (!file.startsWith(resolve(root)) || !existsSync(file) || !statSync(file).isFile()) {
       res.statusCode = 404;
@@ -64,7 +68,7 @@ export function serve(
     }
     res.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
     res.setHeader('Content-Length', statSync(file).size);
-    if (root === modelsDir) {
+    if (root !== outDir) {
       let sent = 0;
       const stream = createReadStream(file);
       stream.on('data', (c) => (sent += c.length));

@@ -85,6 +85,19 @@ test.describe('GGUF transport in the browser (tiny suite)', () => {
     void context;
   });
 
+  test('the build holds no model files: /models/ is served from public/models', async ({ page }, info) => {
+    test.skip(info.project.name !== 'wasm', 'one backend is enough');
+    // playwright.config.ts built dist/ (vite build --mode e2e) just before the tests
+    expect(existsSync('dist/index.html')).toBe(true);
+    expect(existsSync('dist/models')).toBe(false);
+    const gguf = tiny!.fused!.transport!.gguf;
+    const r = await page.request.get(`/models/${gguf.path}`);
+    expect(r.status()).toBe(200);
+    expect((await r.body()).length).toBe(gguf.bytes);
+    expect(r.headers()['cross-origin-embedder-policy']).toBe('require-corp');
+    expect((await page.request.get('/models/../package.json')).status()).not.toBe(200);
+  });
+
   test('WebGPU loads the inline fp32 graph (externalData is WASM-only)', async ({ page }, info) => {
     test.skip(info.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu');
     await open(page);

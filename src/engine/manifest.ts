@@ -16,6 +16,20 @@ export function checkManifest(json: unknown): Manifest {
 }
 
 /**
+ * The manifest as a browser sees it: without the variants whose files only Node loads
+ * (`node_only`: built into models-node/, never served), so no dtype choice can pick them.
+ */
+export function browserManifest(m: Manifest): Manifest {
+  const keep = <T extends Partial<Record<Dtype, ManifestFile>>>(v: T): T =>
+    Object.fromEntries(Object.entries(v).filter(([, f]) => !f?.node_only)) as T;
+  return {
+    ...m,
+    models: Object.fromEntries(Object.entries(m.models).map(([id, e]) => [id, { ...e, variants: keep(e.variants) }])),
+    suites: Object.fromEntries(Object.entries(m.suites).map(([id, s]) => [id, s.fused ? { ...s, fused: { ...s.fused, variants: keep(s.fused.variants) } } : s])),
+  };
+}
+
+/**
  * The suite to load when none is asked for, read from the manifest alone: its declared
  * `default` when that suite exists, else the first suite in manifest order whose base is
  * not marked `tiny` (the random-weight test models), else the first suite; undefined for

@@ -4,7 +4,7 @@
 // once, then reported naming the file; it is never cached.
 import type { Manifest, ManifestFile } from './types';
 import { ModelFileError, verifyBytes, type FileData, type FileSource } from './files';
-import { checkManifest } from './manifest';
+import { browserManifest, checkManifest } from './manifest';
 
 export const CACHE_NAME = 'genarm-models-v1';
 
@@ -63,12 +63,14 @@ export class BrowserFileSource implements FileSource {
       // a dev server answers a missing file with index.html
       throw new ModelFileError(`${url} is not JSON: no models at this address? (build them with npm run models)`, 'manifest.json');
     }
-    const manifest = checkManifest(json);
+    // the variants only Node loads (models-node/) are not served: the browser never sees them
+    const manifest = browserManifest(checkManifest(json));
     await cache?.put(url, new Response(text, { headers: { 'Content-Type': 'application/json' } })).catch(() => {});
     return manifest;
   }
 
   async fetch(file: ManifestFile, _want: 'bytes' | 'any', onProgress: (loaded: number, cached: boolean) => void): Promise<FileData> {
+    if (file.node_only) throw new ModelFileError(`${file.path} is a Node-only file (models-node/): no browser downloads it`, file.path);
     const cache = await this.cache();
     const key = this.key(file);
     const hit = await cache?.match(key);

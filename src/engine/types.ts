@@ -6,6 +6,12 @@ export interface ManifestFile {
   path: string;
   bytes: number;
   sha256: string;
+  /**
+   * a file only Node loads (the q8 graphs), built outside public/ into models-node/ (its path,
+   * relative to the manifest's folder, then starts with ../../models-node/); the browser's
+   * source drops such variants from the manifest (manifest.ts, browserManifest)
+   */
+  node_only?: boolean;
 }
 
 export type Dtype = 'fp32' | 'q4' | 'q8' | 'q4f16' | 'fp16';

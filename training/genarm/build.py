@@ -15,17 +15,22 @@ import json
 import os
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 
 from . import export
 from .base import BASE_ID, BuildError, gguf_path, hf_folder, load_base, sha256_file
-from .model import Config, LORA_TARGETS, Llama, LoRALinear
-from .paths import ARTEFACTS, CACHE, MODELS, ROOT
+from .model import LORA_TARGETS, Config, Llama, LoRALinear
+from .paths import ARTEFACTS, CACHE, MODELS, NODE_MODELS, ROOT
 
 VARIANTS = {"fp32": "model.onnx", "q4": "model_q4.onnx", "q8": "model_q8.onnx"}
+# Variants no browser loads (WASM runs fp32 from the GGUF transport, 8-bit MatMulNBits is 7x
+# slower there; WebGPU prefers q4 / fp32): built into NODE_MODELS, not public/ (issue 15: public/
+# and dist/ hold only what the browser downloads). The Node engine finds them by their manifest
+# path, relative to MODELS; the browser's source drops node_only files from the manifest.
+NODE_ONLY = ("q8",)
 # what shapes the exported graphs; editing anything else here does not force a rebuild
 CODE_FILES = [Path(__file__).with_name(n) for n in ("model.py", "export.py")]
 TINY_VERSION = 4  # bump when tiny_model()'s weights change (4: the base's weights are GGUF blocks, dequantized)
@@ -47,8 +52,26 @@ def code_hash() -> str:
     return h.hexdigest()[:16]
 
 
+def rel_path(path: Path) -> str:
+    """A model file's manifest path: relative to MODELS (\"../../models-node/...\" for Node-only files)."""
+    return Path(os.path.relpath(path, MODELS)).as_posix()
+
+
 def file_entry(path: Path) -> dict:
-    return {"path": path.relative_to(MODELS).as_posix(), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    e = {"path": rel_path(path), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    if not path.resolve().is_relative_to(MODELS.resolve()):
+        e["node_only"] = True
+    return e
+
+
+def variant_path(model_id: str, v: str) -> Path:
+    return (NODE_MODELS if v in NODE_ONLY else MODELS) / model_id / "onnx" / VARIANTS[v]
+
+
+def node_stamp(stamp: dict, variants) -> dict:
+    """Where the files go is part of the stamp: moving a variant out of public/ rebuilds it there."""
+    node = [v for v in NODE_ONLY if v in variants]
+    return {**stamp, "node_only": node} if node else stamp
 
 
 def arch(cfg: Config) -> dict:
@@ -86,6 +109,7 @@ def up_to_date(folder: Path, stamp: dict) -> bool:
 def build_model(model_id: str, make_model, stamp: dict, with_tokenizer: bool, variants=VARIANTS) -> Path:
     """Export one model (all variants) unless its stamp says it is current."""
     folder = MODELS / model_id
+    stamp = node_stamp(stamp, variants)
     if up_to_date(folder, stamp):
         print(f"[build] {model_id}: up to date", flush=True)
         return folder
@@ -95,18 +119,34 @@ def build_model(model_id: str, make_model, stamp: dict, with_tokenizer: bool, va
     onnx_dir.mkdir(parents=True, exist_ok=True)
     print(f"[build] {model_id}: exporting fp32 ...", flush=True)
     export.export_fp32(model, onnx_dir / VARIANTS["fp32"])
-    for v, bits in (("q4", 4), ("q8", 8)):
-        if v in variants:
-            print(f"[build] {model_id}: quantizing {v} ...", flush=True)
-            export.quantize(onnx_dir / VARIANTS["fp32"], onnx_dir / VARIANTS[v], bits)
+    quantize_variants(model_id, onnx_dir / VARIANTS["fp32"], variants)
     export.write_folder_files(folder, model.cfg, hf_folder() if with_tokenizer else None, with_tokenizer)
-    files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"
-             and TRANSPORT_DIR not in p.relative_to(folder).parts]
+    files = model_files(model_id, folder, variants)
     verified = {f["path"]: (MODELS / f["path"]).stat().st_mtime_ns for f in files}
     (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files, "seconds": round(time.time() - t0, 1),
                                                    "verified_mtime_ns": verified}, indent=1) + "\n")
     print(f"[build] {model_id}: done in {time.time() - t0:.0f} s", flush=True)
     return folder
+
+
+def quantize_variants(model_id: str, fp32: Path, variants) -> None:
+    for v, bits in (("q4", 4), ("q8", 8)):
+        if v not in variants:
+            continue
+        out = variant_path(model_id, v)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"[build] {model_id}: quantizing {v}{' (Node only: ' + rel_path(out.parent) + ')' if v in NODE_ONLY else ''} ...",
+              flush=True)
+        export.quantize(fp32, out, bits)
+        if v in NODE_ONLY:
+            (fp32.parent / VARIANTS[v]).unlink(missing_ok=True)  # an older build put it in public/
+
+
+def model_files(model_id: str, folder: Path, variants) -> list[dict]:
+    """The file entries of a model folder (its transport/ has its own stamp) and its Node-only variants."""
+    files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"
+             and TRANSPORT_DIR not in p.relative_to(folder).parts]
+    return files + [file_entry(variant_path(model_id, v)) for v in NODE_ONLY if v in variants]
 
 
 # ------------------------------------------------------------------ model makers
@@ -174,6 +214,7 @@ def tiny_model(seed: int, head: str = "lm", lora: bool = False) -> Llama:
 def write_tiny_gguf(path: Path, seed: int = 1) -> Path:
     """The GGUF whose blocks tiny_model(seed) holds, dequantized (gguf-py's GGUFWriter)."""
     import logging
+
     import gguf
     logging.getLogger("gguf.gguf_writer").setLevel(logging.WARNING)  # its INFO lines name the temp file
     tensors = _quantized(_tiny_random(seed, "lm", False))
@@ -319,7 +360,7 @@ def build_transport(model_id: str, fp32: dict, gguf_src: Path | None, gguf_entry
 
 def fp32_entry(model_id: str) -> dict:
     bj = json.loads((MODELS / model_id / "build.json").read_text())
-    return next(f for f in bj["files"] if f["path"] == f"{model_id}/onnx/{VARIANTS['fp32']}")
+    return next(f for f in bj["files"] if f["path"] == rel_path(variant_path(model_id, "fp32")))
 
 
 # ------------------------------------------------------------------ manifest
@@ -329,9 +370,9 @@ def entry(model_id: str, role: str, label: str, cfg: Config, tokenizer: str, obj
     bj = json.loads((folder / "build.json").read_text())
     files = [f for f in bj["files"] if not f["path"].split("/")[-2] == "onnx" and not f["path"].endswith(".lora.bin")]
     variants = {}
-    for v, name in VARIANTS.items():
+    for v in VARIANTS:
         for f in bj["files"]:
-            if f["path"] == f"{model_id}/onnx/{name}":
+            if f["path"] == rel_path(variant_path(model_id, v)):
                 variants[v] = f
     e = {"id": model_id, "role": role, "label": label, "tokenizer": tokenizer, "folder": model_id + "/",
          "arch": arch(cfg), "files": files, "variants": variants}
@@ -358,23 +399,20 @@ def build_fused(suite: dict, base_id: str, make_base, stamp: dict) -> dict:
     from . import fused
     fid = f"{suite['id']}-fused"
     folder = MODELS / fid
-    stamp = {**stamp, "fused": hashlib.sha256(Path(fused.__file__).read_bytes()).hexdigest()[:16]}
+    stamp = node_stamp({**stamp, "fused": hashlib.sha256(Path(fused.__file__).read_bytes()).hexdigest()[:16]}, VARIANTS)
     if not up_to_date(folder, stamp):
         t0 = time.time()
         base = make_base()
         onnx_dir = folder / "onnx"
         print(f"[build] {fid}: exporting fused fp32 ...", flush=True)
         fused.export_fused(base, onnx_dir / VARIANTS["fp32"], TINY.lora_rank if suite["id"] == "tiny" else 8)
-        for v, bits in (("q4", 4), ("q8", 8)):
-            print(f"[build] {fid}: quantizing {v} ...", flush=True)
-            export.quantize(onnx_dir / VARIANTS["fp32"], onnx_dir / VARIANTS[v], bits)
-        files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"
-                 and TRANSPORT_DIR not in p.relative_to(folder).parts]
+        quantize_variants(fid, onnx_dir / VARIANTS["fp32"], VARIANTS)
+        files = model_files(fid, folder, VARIANTS)
         (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files,
                                                        "seconds": round(time.time() - t0, 1)}, indent=1) + "\n")
         print(f"[build] {fid}: done in {time.time() - t0:.0f} s", flush=True)
     bj = json.loads((folder / "build.json").read_text())
-    variants = {v: f for v in VARIANTS for f in bj["files"] if f["path"] == f"{fid}/onnx/{VARIANTS[v]}"}
+    variants = {v: f for v in VARIANTS for f in bj["files"] if f["path"] == rel_path(variant_path(fid, v))}
     rows = [base_id] + [suite["arms"][o] for o in OBJECTIVES if o in suite["arms"]]
     return {"variants": variants, "rows": rows,
             "inputs": "lora.{layer}.{target}.A [R,in,r] = A^T, lora.{layer}.{target}.B [R,r,out] = (alpha/r) B^T; "
@@ -442,7 +480,7 @@ def build_all(tiny_only: bool = False) -> dict:
         old = json.loads((MODELS / "manifest.json").read_text())
         models = {**{k: v for k, v in old["models"].items() if not v.get("tiny")}, **models}
         suites = {**{k: v for k, v in old["suites"].items() if k != "tiny"}, **suites}
-    manifest = {"version": 1, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    manifest = {"version": 1, "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "models": models, "suites": suites, "preferred": preferred_dtypes()}
     if "smollm2" in suites:
         manifest["default"] = "smollm2"

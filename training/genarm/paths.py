@@ -4,6 +4,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache"
 MODELS = ROOT / "public" / "models"
+# files only Node loads (the q8 graphs): beside public/, never served (issue 15); the manifest
+# names them relative to MODELS ("../../models-node/...") with node_only: true
+NODE_MODELS = ROOT / "models-node"
 REPORTS = ROOT / "reports"
 ARTEFACTS = ROOT / "training" / "artefacts"  # committed: LoRA adapters, reward heads
 GOLDEN = ROOT / "training" / "golden"

@@ -48,9 +48,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, TypedDict
+from typing import Literal, TypedDict
 
 import numpy as np
 
@@ -91,7 +92,7 @@ class Op:
         return {"op": "transpose"} if self.op == "transpose" else {"op": "rope_unpermute", "heads": self.heads}
 
     @staticmethod
-    def from_json(d: OpJson) -> "Op":
+    def from_json(d: OpJson) -> Op:
         if d.get("op") == "transpose":
             return Op("transpose")
         if d.get("op") == "rope_unpermute" and isinstance(d.get("heads"), int) and d["heads"] > 0:

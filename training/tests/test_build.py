@@ -20,6 +20,7 @@ def models_dir(tmp_path, monkeypatch):
     """Build into a temporary public/models (the real one is shared with running builds)."""
     d = tmp_path / "models"
     monkeypatch.setattr(build, "MODELS", d)
+    monkeypatch.setattr(build, "NODE_MODELS", tmp_path / "models-node")
     return d
 
 
@@ -134,8 +135,11 @@ def test_manifest_sizes_and_hashes(real_manifest):
         assert e["id"] == mid and e["folder"] == mid + "/"
         assert set(e["variants"]) == set(VARIANTS), mid
         for f in e["files"] + list(e["variants"].values()) + ([e["adapter"]["file"]] if "adapter" in e else []):
-            assert f["path"].startswith(mid + "/"), f["path"]
+            # Node-only files (the q8 graphs) live in models-node/, beside public/ (issue 15)
+            assert f["path"].startswith(f"../../models-node/{mid}/" if f.get("node_only") else mid + "/"), f["path"]
             listed[f["path"]] = f
+        assert e["variants"]["q8"].get("node_only") and not e["variants"]["fp32"].get("node_only"), mid
+        assert not (paths.MODELS / mid / "onnx" / VARIANTS["q8"]).exists(), f"{mid}: a q8 graph left in public/"
         assert any(f["path"] == f"{mid}/config.json" for f in e["files"])
         cfg = json.loads((paths.MODELS / mid / "config.json").read_text())
         assert cfg["num_hidden_layers"] == e["arch"]["num_layers"] and cfg["vocab_size"] == e["arch"]["vocab_size"]

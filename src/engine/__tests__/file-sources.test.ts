@@ -11,7 +11,7 @@ import type { LoadProgress, ManifestFile } from '../types';
 import { ModelFileError, ProgressTracker } from '../files';
 import { NodeFileSource } from '../source-node';
 import { BrowserFileSource, CACHE_NAME } from '../source-browser';
-import { chooseDtype, dtypePreference } from '../manifest';
+import { browserManifest, chooseDtype, dtypePreference } from '../manifest';
 
 function fileEntry(path: string, bytes: Uint8Array): ManifestFile {
   return { path, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
@@ -198,5 +198,25 @@ describe('progress and dtype choice', () => {
     expect(dtypePreference(man, 'webgpu', false)).not.toContain('q4f16');
     expect(dtypePreference(man, 'webgpu', true)[0]).toBe('q4f16');
     expect(dtypePreference(man, 'wasm')[0]).toBe('q8');
+  });
+  it('the browser never sees Node-only variants (models-node/), and refuses to fetch one', async () => {
+    const q8 = { ...entry, path: '../../models-node/m/onnx/model_q8.onnx', node_only: true };
+    const man = {
+      ...manifest, models: { m: { id: 'm', variants: { fp32: entry, q8 } } },
+      suites: { s: { id: 's', base: 'm', arms: {}, rms: {}, fused: { rows: ['m'], variants: { fp32: entry, q8 } } } },
+    } as never;
+    const b = browserManifest(man);
+    expect(Object.keys(b.models.m.variants)).toEqual(['fp32']);
+    expect(Object.keys(b.suites.s.fused!.variants)).toEqual(['fp32']);
+    expect(chooseDtype([b.models.m], ['q8', 'fp32']).dtype).toBe('fp32');
+    const g = globalThis as Record<string, unknown>;
+    const had = 'self' in g;
+    if (!had) g.self = { location: { href: 'http://127.0.0.1:9/' } };
+    try {
+      const src = new BrowserFileSource({ baseUrl: 'http://127.0.0.1:9/models/' });
+      await expect(src.fetch(q8, 'bytes', () => {})).rejects.toThrow(/Node-only/);
+    } finally {
+      if (!had) delete g.self;
+    }
   });
 });
