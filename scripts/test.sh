@@ -10,6 +10,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || {
     apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
 fi
+step "lint: ruff (training/ruff.toml), eslint (eslint.config.js)"
+source scripts/python-env.sh
+"$PY" -m ruff check training
+npx eslint .
 step "model files (idempotent build)"
 bash scripts/models.sh
 step "python: model pipeline, data, training, parity"

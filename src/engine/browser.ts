@@ -61,7 +61,7 @@ interface GpuProbe {
 async function probeWebGpu(): Promise<GpuProbe> {
   const gpu = (navigator as Navigator & { gpu?: GpuLike }).gpu;
   if (!gpu) return { adapter: null, shaderF16: false, why: 'navigator.gpu is not available' };
-  let adapter: GpuAdapterLike | null = null;
+  let adapter: GpuAdapterLike | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (e) {

@@ -48,7 +48,6 @@ const harness: Harness = {
   async race(a, b) {
     const streamedA: number[] = [];
     const streamedB: number[] = [];
-    let second: Promise<GenerationResult> | null = null;
     let started!: () => void;
     const gate = new Promise<void>((r) => (started = r));
     const first = client.generate(a, {
@@ -58,7 +57,7 @@ const harness: Harness = {
       },
     });
     await gate;
-    second = client.generate(b, { onToken: (t) => streamedB.push(t.id) });
+    const second = client.generate(b, { onToken: (t) => streamedB.push(t.id) });
     return { first: await first, second: await second, streamedA, streamedB };
   },
   async loseGpuDuring(settings) {
