@@ -234,6 +234,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--no-cache-frozen", dest="cache_frozen", action="store_false",
                     help="with LoRA on the top layers only, run the frozen layers below at every step "
                     "instead of caching their output once")
+    ap.add_argument("--init", default=None, help="start from this committed artefact's weights "
+                    "(training/artefacts/NAME.safetensors, same kind and LoRA) instead of a fresh adapter")
     ap.add_argument("--data", default=None, help="training pairs (default: the objective's own); e.g. "
                     "helpfulness-extra. Held-out accuracy is always on the objective's held-out pairs, "
                     "so runs on different data compare on the same pairs")
@@ -297,6 +299,16 @@ def setup(args: argparse.Namespace, pairs: tuple[list[dict], list[dict]] | None 
     if args.kind == "rm":
         torch.nn.init.normal_(model.score.weight, std=1.0 / math.sqrt(model.cfg.hidden_size + 1))
         torch.nn.init.zeros_(model.score.bias)
+    if args.init:  # continue from a committed artefact's weights (a longer run without redoing the first)
+        from safetensors.torch import load_file
+        meta = json.loads((ARTEFACTS / f"{args.init}.json").read_text())
+        if meta.get("lora") != lora or meta.get("kind") != args.kind:
+            raise SystemExit(f"--init {args.init}: made with kind={meta.get('kind')} lora={meta.get('lora')}, "
+                             f"this run is kind={args.kind} lora={lora}")
+        res = model.load_state_dict(load_file(ARTEFACTS / f"{args.init}.safetensors"), strict=False)
+        if res.unexpected_keys:
+            raise SystemExit(f"--init {args.init}: unexpected tensors {res.unexpected_keys[:4]}")
+        model.to(args.device)
     start = 0
     if args.full_top:
         start = model.cfg.num_layers - args.full_top
@@ -323,7 +335,7 @@ def setup(args: argparse.Namespace, pairs: tuple[list[dict], list[dict]] | None 
     ckdir.mkdir(parents=True, exist_ok=True)
     # what a checkpoint must have been made with to be resumed (nanoGPT checks its model args the same way)
     run_args = {k: getattr(args, k) for k in ("kind", "objective", "max_pairs", "micro", "batch", "lr", "beta",
-                                              "seed", "lora_layers", "epochs", "full_top", "data")}
+                                              "seed", "lora_layers", "epochs", "full_top", "data", "init")}
     run_args.update(train_pairs=len(train), lora=lora, beta_used=beta)
     run = Run(args, name, data, beta, train, held, pad_id, model, lora, start, params, opt, micro, accum,
               total_steps, max(1, round(0.05 * total_steps)), ckdir / "ckpt.pt", run_args, prepared=pairs is None)
