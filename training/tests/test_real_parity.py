@@ -85,7 +85,7 @@ def test_greedy_32_tokens_identical(hf_base, fp32_base, real_manifest, tokenizer
         assert len(got) >= 8
 
 
-@pytest.mark.parametrize("variant,threshold", [("q8", 0.90), ("q4", 0.55)])
+@pytest.mark.parametrize("variant,threshold", [("q8", 0.90)])  # q4 is no longer built (build.RETIRED)
 def test_quantized_base_top1_agreement(real_manifest, fp32_base, seqs, variant, threshold):
     """Top-1 next-token agreement with fp32 on the 2 held-out sequences (all positions).
     Measured on held-out text: q4 ~0.66; q8 (8-bit MatMulNBits) ~0.96. The dynamic-int8 q8 of
