@@ -112,6 +112,9 @@ export class Engine implements GenArmGenerator {
     progress.setPhase('manifest');
     const manifest = await platform.source.readManifest();
     const models = resolveSuite(manifest, opts.suite);
+    // what the browser says about its storage, shown before anything downloads
+    const storage = await platform.source.storage?.().catch(() => null);
+    if (storage) progress.setStorage(storage);
     const steering = [models.base, ...Object.values(models.arms)] as ModelEntry[];
     const plan = choosePath(models.suite, models.base, steering.slice(1), opts.path);
     // the fused path loads one graph (the base's weights once) plus each ARM's adapter file

@@ -1,7 +1,7 @@
 // Where model files come from, and the errors that name a bad one. A source
 // verifies every file's sha256 before handing it over; the browser source also
 // keeps verified files in Cache Storage.
-import type { FileProgress, LoadProgress, Manifest, ManifestFile } from './types';
+import type { FileProgress, LoadProgress, Manifest, ManifestFile, StorageInfo } from './types';
 
 /** A missing, truncated or corrupt model file; `file` is its manifest path. */
 export class ModelFileError extends Error {
@@ -24,6 +24,8 @@ export interface FileSource {
    * and whether they came from a cache.
    */
   fetch(file: ManifestFile, want: 'bytes' | 'any', onProgress: (loaded: number, cached: boolean) => void): Promise<FileData>;
+  /** the storage the files are cached in (the browser: navigator.storage), shown before a download */
+  storage?(): Promise<StorageInfo | null>;
 }
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
@@ -49,6 +51,7 @@ export async function verifyBytes(file: ManifestFile, bytes: Uint8Array, from: s
 export class ProgressTracker {
   private files = new Map<string, FileProgress>();
   private phase: LoadProgress['phase'] = 'manifest';
+  private storage: StorageInfo | undefined;
   private last = 0;
 
   constructor(private readonly emit: (p: LoadProgress) => void, private readonly intervalMs = 100) {}
@@ -81,6 +84,11 @@ export class ProgressTracker {
     this.send(true);
   }
 
+  setStorage(storage: StorageInfo): void {
+    this.storage = storage;
+    this.send(true);
+  }
+
   setPhase(phase: LoadProgress['phase']): void {
     this.phase = phase;
     this.send(true);
@@ -93,6 +101,7 @@ export class ProgressTracker {
       loaded: files.reduce((s, f) => s + f.loaded, 0),
       total: files.reduce((s, f) => s + f.total, 0),
       phase: this.phase,
+      ...(this.storage ? { storage: { ...this.storage } } : {}),
     };
   }
 

@@ -2,7 +2,7 @@
 // every file from the cache (and re-verifies it: a corrupt entry is dropped and
 // downloaded again). A failed, truncated or hash-mismatched download is retried
 // once, then reported naming the file; it is never cached.
-import type { Manifest, ManifestFile } from './types';
+import type { Manifest, ManifestFile, StorageInfo } from './types';
 import { ModelFileError, verifyBytes, type FileData, type FileSource } from './files';
 import { browserManifest, checkManifest } from './manifest';
 
@@ -40,6 +40,25 @@ export class BrowserFileSource implements FileSource {
     } catch {
       return null; // e.g. an opaque origin: work uncached
     }
+  }
+
+  /**
+   * navigator.storage's estimate and whether the storage is persistent. (persist() itself is
+   * a Window API: the page asks for it, src/worker/client.ts; a worker can only read the answer.)
+   */
+  async storage(): Promise<StorageInfo | null> {
+    const st = (globalThis as { navigator?: { storage?: Partial<StorageManager> } }).navigator?.storage;
+    if (!st) return null;
+    const info: StorageInfo = { usage: null, quota: null, persisted: null };
+    try {
+      const e = await st.estimate?.();
+      info.usage = e?.usage ?? null;
+      info.quota = e?.quota ?? null;
+    } catch { /* unknown */ }
+    try {
+      info.persisted = (await st.persisted?.()) ?? null;
+    } catch { /* unknown */ }
+    return info;
   }
 
   async readManifest(): Promise<Manifest> {

@@ -214,10 +214,21 @@ export interface FileProgress {
   done: boolean;
 }
 
+/** The site's storage as the browser reports it (navigator.storage), before a download. */
+export interface StorageInfo {
+  /** bytes this site uses and may use (StorageManager.estimate); null when unknown */
+  usage: number | null;
+  quota: number | null;
+  /** persistent storage granted (the browser will not evict the cached models); null when unknown */
+  persisted: boolean | null;
+}
+
 export interface LoadProgress {
   files: FileProgress[];
   loaded: number;
   total: number;
   /** 'expand': rebuilding fp32 weights from the GGUF's blocks (transport.ts) */
   phase: 'manifest' | 'download' | 'expand' | 'session' | 'warmup' | 'ready';
+  /** the browser's storage estimate, known before the first download (browser only) */
+  storage?: StorageInfo;
 }

@@ -94,8 +94,22 @@ export function LoadStatus() {
         {total > 0 && <span className="load-bytes"> {fmtBytes(loaded)} / {fmtBytes(total)}</span>}
       </h2>
       <Bar value={loaded} max={total || 1} label="Total download" />
+      {p?.storage && <StorageLine storage={p.storage} toFetch={files.filter((f) => !f.cached).reduce((s, f) => s + f.total, 0)} />}
       {files.length > 0 && <FileList files={files} />}
     </section>
+  );
+}
+
+/** The browser's storage estimate before the download, and whether the models will be kept. */
+function StorageLine({ storage, toFetch }: { storage: NonNullable<LoadProgress['storage']>; toFetch: number }) {
+  const { usage, quota, persisted } = storage;
+  const free = usage !== null && quota !== null ? quota - usage : null;
+  return (
+    <p className="hint storage" data-testid="storage-estimate">
+      Storage for this site: {usage !== null ? fmtBytes(usage) : '?'} used of {quota !== null ? fmtBytes(quota) : '?'}
+      {persisted === true ? ' (persistent: the browser keeps the cached models)' : persisted === false ? ' (not persistent: the browser may evict the cached models)' : ''}
+      {free !== null && toFetch > free ? ` · not enough room to cache ${fmtBytes(toFetch)}: the models will run, and download again next visit` : ''}
+    </p>
   );
 }
 

@@ -44,6 +44,22 @@ interface Pending extends Omit<GenerateCallbacks, 'signal'> {
 
 type Listener<T> = (value: T) => void;
 
+/**
+ * Ask the browser, once per page, to keep this site's storage (navigator.storage.persist(), a
+ * Window API, so the page and not the worker asks): the cached models then survive storage
+ * pressure. The load does not wait for the answer; the progress reports what the browser said.
+ */
+let persistAsked = false;
+function askPersistentStorage(): void {
+  if (persistAsked) return;
+  persistAsked = true;
+  const st = (globalThis as { navigator?: { storage?: Partial<StorageManager> } }).navigator?.storage;
+  if (!st?.persist) return;
+  void (async () => {
+    if (!(await st.persisted?.())) await st.persist!();
+  })().catch(() => {});
+}
+
 export class WorkerEngine implements GenArmEngine {
   private readonly port: EnginePort;
   private nextId = 1;
@@ -64,6 +80,7 @@ export class WorkerEngine implements GenArmEngine {
 
   /** Load a suite; resolves on 'ready', rejects with an EngineError naming a bad file. */
   load(opts: EngineLoadOptions): Promise<Ready> {
+    askPersistentStorage();
     this.loadWaiter?.reject(new EngineError('superseded by a newer load'));
     return new Promise<Ready>((resolve, reject) => {
       this.loadWaiter = { resolve, reject };

@@ -113,8 +113,9 @@ def test_processors_change_greedy_output_and_ngram_holds(tokenizer):
     base = tiny_model(1).eval()
     arms = {"helpfulness": tiny_adapter_model(10, "lm").eval(), "harmlessness": tiny_adapter_model(11, "lm").eval()}
     g = Guided(base, arms, [2], 2)
-    strong = {"helpfulness": 5.0, "harmlessness": 5.0}  # strong weights make the tiny suite loop
-    text = tokenizer.apply_chat_template([{"role": "user", "content": "Tell me a story about a cat."}],
+    # strong weights make the tiny suite loop (tiny suite v4, GGUF-block weights: on this prompt)
+    strong = {"helpfulness": 5.0, "harmlessness": 5.0}
+    text = tokenizer.apply_chat_template([{"role": "user", "content": "Name three colours."}],
                                          tokenize=False, add_generation_prompt=True)
     prompts = [tokenizer(text, add_special_tokens=False)["input_ids"]] * 4
     plain = g.generate(prompts, DecodeSettings(weights=strong, temperature=0, max_new=24), [0] * 4)

@@ -1,7 +1,7 @@
 // Loading checks without real models: sha256 and size verification, clear errors
 // naming the bad file, Cache Storage use (second visit downloads nothing; a bad
 // download is retried once and never cached), progress aggregation.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -216,6 +216,31 @@ describe('progress and dtype choice', () => {
       const src = new BrowserFileSource({ baseUrl: 'http://127.0.0.1:9/models/' });
       await expect(src.fetch(q8, 'bytes', () => {})).rejects.toThrow(/Node-only/);
     } finally {
+      if (!had) delete g.self;
+    }
+  });
+});
+
+describe('storage estimate (navigator.storage)', () => {
+  it('reports usage, quota and persistence, and the tracker carries it into progress', async () => {
+    const g = globalThis as Record<string, unknown>;
+    const had = 'self' in g;
+    if (!had) g.self = { location: { href: 'http://127.0.0.1:9/' } };
+    vi.stubGlobal('navigator', { storage: { estimate: async () => ({ usage: 5, quota: 1000 }), persisted: async () => true } });
+    try {
+      const src = new BrowserFileSource({ baseUrl: 'http://127.0.0.1:9/models/' });
+      const info = await src.storage();
+      expect(info).toEqual({ usage: 5, quota: 1000, persisted: true });
+      const events: LoadProgress[] = [];
+      const t = new ProgressTracker((p) => events.push(p), 0);
+      t.setStorage(info!);
+      expect(events.at(-1)!.storage).toEqual(info);
+      vi.stubGlobal('navigator', { storage: { estimate: async () => { throw new Error('no'); } } });
+      expect(await src.storage()).toEqual({ usage: null, quota: null, persisted: null });
+      vi.stubGlobal('navigator', {});
+      expect(await src.storage()).toBeNull();
+    } finally {
+      vi.unstubAllGlobals();
       if (!had) delete g.self;
     }
   });
