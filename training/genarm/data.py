@@ -183,11 +183,10 @@ def onpolicy_pairs(file: str = "onpolicy-harmlessness.jsonl.gz") -> list[dict]:
 
 def contrast_pairs() -> list[dict]:
     """genarm.onpolicy --distill's pairs, benign ones spread to the number of harmful ones."""
+    from .alignment import spread  # alignment imports this module at its top
     rows = onpolicy_pairs("contrast-harmlessness.jsonl.gz")
     harmful = [r for r in rows if r["kind"] == "harmful"]
-    benign = [r for r in rows if r["kind"] == "benign"]
-    step = len(benign) / max(1, len(harmful))
-    return harmful + ([benign[int(i * step)] for i in range(len(harmful))] if step > 1 else benign)
+    return harmful + spread([r for r in rows if r["kind"] == "benign"], len(harmful))
 
 
 def read_pair_file(path) -> list[dict]:

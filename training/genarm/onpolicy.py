@@ -53,6 +53,7 @@ OUT_BALANCED = ARTEFACTS / "onpolicy-harmlessness-balanced.jsonl.gz"
 OUT_CONTRAST = ARTEFACTS / "contrast-harmlessness.jsonl.gz"
 DISTILL_GENERATIONS = ARTEFACTS / "contrast-generations.jsonl.gz"
 
+
 def sentences(text: str) -> list[str]:
     return [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
 
@@ -270,7 +271,7 @@ def main(argv=None) -> int:
             print(f"[onpolicy {time.time() - t0:.0f} s] {name}: {len(outs)}/{len(ids)}", flush=True)
         texts[name] = [tok.decode(o["ids"], skip_special_tokens=True).strip() for o in outs]
     rows, counts = [], {"benign_prompts": len(benign), "harmful_prompts": len(harmful)}
-    for _k, ((kind, q), b, g) in enumerate(zip(prompts, texts["base"], texts["guided"])):
+    for (kind, q), b, g in zip(prompts, texts["base"], texts["guided"]):
         lb, lg = judge.classify(b)[0], judge.classify(g)[0]
         counts[f"{kind}_base_{lb}"] = counts.get(f"{kind}_base_{lb}", 0) + 1
         counts[f"{kind}_guided_{lg}"] = counts.get(f"{kind}_guided_{lg}", 0) + 1
