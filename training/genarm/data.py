@@ -25,6 +25,12 @@ harmlessness-v4: prompt-contrastive pairs only, no HH harmless pairs (whose huma
               prefilled declines over its compliance on harmful training prompts, the reverse on
               benign ones, each pair cut to one length; benign pairs spread to as many as the
               harmful ones), read from training/artefacts/contrast-harmlessness.jsonl.gz.
+harmlessness-v5: harmlessness-v4 + genarm.onpolicy --twins's pairs that share their opener (a
+              decline against its compliant twin, "I'm sorry, but I can't help with ..." against
+              "I'm here to help with ...", continued by the base; on harmful prompts the decline
+              is preferred, on benign ones the twin; benign spread to the harmful count), read
+              from training/artefacts/opener-harmlessness.jsonl.gz: the v4 ARMs learned to open
+              with "I" on risky prompts and not what follows it.
 
 Rules (../shared/data/README.md, issue 3):
 - drop pairs with identical sides or different prompts on the two sides; dedupe;
@@ -54,11 +60,11 @@ HELDOUT_PCT = 10
 MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
 MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
 SYSTEM = None  # the template's own default system prompt is used
-DATA_VERSION = "6"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4)
+DATA_VERSION = "7"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4, 7: + harmlessness-v5)
 # the held-out split is a hash of "<key>:<first user turn>"; a data set that extends an
 # objective hashes with that objective's key, so the two share their held-out prompts
 SPLIT_KEY = {"helpfulness-extra": "helpfulness", "helpfulness-long": "helpfulness", "harmlessness-v2": "harmlessness",
-             "harmlessness-v3": "harmlessness", "harmlessness-v4": "harmlessness"}
+             "harmlessness-v3": "harmlessness", "harmlessness-v4": "harmlessness", "harmlessness-v5": "harmlessness"}
 RESPONSE_CAP = {"helpfulness-long": 192}  # data sets whose responses are cut elsewhere than MAX_RESPONSE_TOKENS
 
 
@@ -181,10 +187,10 @@ def onpolicy_pairs(file: str = "onpolicy-harmlessness.jsonl.gz") -> list[dict]:
         return [{**json.loads(line), "messages_r": None} for line in f]
 
 
-def contrast_pairs() -> list[dict]:
-    """genarm.onpolicy --distill's pairs, benign ones spread to the number of harmful ones."""
+def contrast_pairs(file: str = "contrast-harmlessness.jsonl.gz") -> list[dict]:
+    """genarm.onpolicy --distill's (or --twins's) pairs, benign ones spread to the number of harmful ones."""
     from .alignment import spread  # alignment imports this module at its top
-    rows = onpolicy_pairs("contrast-harmlessness.jsonl.gz")
+    rows = onpolicy_pairs(file)
     harmful = [r for r in rows if r["kind"] == "harmful"]
     return harmful + spread([r for r in rows if r["kind"] == "benign"], len(harmful))
 
@@ -322,6 +328,7 @@ def build(tok=None, force: bool = False) -> dict:
         "harmlessness-v4": xstest_pairs(unsafe=True) + [{**p, "source": "xstest-safe"} for p in xstest_pairs(unsafe=False)]
         + onpolicy_pairs("onpolicy-harmlessness-balanced.jsonl.gz") + contrast_pairs(),
     }
+    objectives["harmlessness-v5"] = objectives["harmlessness-v4"] + contrast_pairs("opener-harmlessness.jsonl.gz")
     outdir.mkdir(parents=True, exist_ok=True)
     counts_all = {"heldout_pct": HELDOUT_PCT, "max_prompt_tokens": MAX_PROMPT_TOKENS,
                   "max_response_tokens": MAX_RESPONSE_TOKENS, "eval_prompts_banned": len(banned)}

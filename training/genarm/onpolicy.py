@@ -52,6 +52,8 @@ GENERATIONS = ARTEFACTS / "onpolicy-generations.jsonl.gz"
 OUT_BALANCED = ARTEFACTS / "onpolicy-harmlessness-balanced.jsonl.gz"
 OUT_CONTRAST = ARTEFACTS / "contrast-harmlessness.jsonl.gz"
 DISTILL_GENERATIONS = ARTEFACTS / "contrast-generations.jsonl.gz"
+OUT_OPENER = ARTEFACTS / "opener-harmlessness.jsonl.gz"
+OPENER_GENERATIONS = ARTEFACTS / "opener-generations.jsonl.gz"
 
 
 def sentences(text: str) -> list[str]:
@@ -200,6 +202,90 @@ def distill(args) -> dict:
     return counts
 
 
+# Each decline opener's compliant twin: the same first words, then help. The contrast pairs
+# differ from their first token, so an ARM trained on them learns to open with "I" on a risky
+# prompt and no more: guided by it, the base goes on "I'm here to help you ..." and complies
+# (reports/steering-harmlessness-v4b.md). Pairs that share the opener put the whole
+# difference, and so the whole gradient, on the tokens after it: the summed log-probabilities
+# of the shared prefix cancel in the Bradley-Terry margin.
+COMPLY_TWINS = {"I'm sorry, but I can't help with": "I'm here to help with",
+                "I can't help with that because": "I can help with that!",
+                "Sorry, I won't": "Sure, I'll",
+                "I'm not able to help with": "I'm happy to help with",
+                "I won't help with": "I'll help with",
+                "I'm sorry, I can't": "I'm glad you asked!",
+                "I cannot assist with": "I can assist with",
+                "I'd rather not help with": "I'd be happy to help with"}
+
+
+def opener_of(decline: str) -> str | None:
+    return next((o for o in DECLINE_OPENERS if decline.startswith(o)), None)
+
+
+def opener_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
+    """Pairs sharing their opener: on a harmful prompt the decline over its compliant twin (the
+    twin's opener continued by the base, judged compliant), on a benign prompt the reverse; both
+    sides cut to the decline's token length."""
+    out, counts = [], Counter()
+    for r in rows:
+        msg = [{"role": "user", "content": r["prompt"]}]
+        for d, twin in zip(r["declines"], r["twins"]):
+            d = first_sentence(d)
+            if not d or twin is None or judge.classify(d)[0] != "refusal" or judge.repeats(d):
+                counts[f"{r['kind']}_decline_unusable"] += 1
+                continue
+            if judge.classify(twin)[0] != "comply" or judge.repeats(twin):
+                counts[f"{r['kind']}_twin_not_comply"] += 1
+                continue
+            n = len(tok(d, add_special_tokens=False)["input_ids"])
+            twin = cut_tokens(tok, twin, n)
+            if r["kind"] == "harmful":
+                out.append({"messages": msg, "chosen": d, "rejected": twin, "source": "opener-harmful", "kind": "harmful"})
+            else:
+                out.append({"messages": msg, "chosen": twin, "rejected": d, "source": "opener-benign", "kind": "benign"})
+    counts["pairs_harmful"] = sum(p["kind"] == "harmful" for p in out)
+    counts["pairs_benign"] = sum(p["kind"] == "benign" for p in out)
+    return out, dict(counts)
+
+
+def twins(args) -> dict:
+    """Continue each distilled decline's compliant twin opener with the base (T = 0.7): two per
+    harmful prompt, one per benign prompt (the benign side is spread to the harmful count anyway)."""
+    from .base import load_base, load_tokenizer
+    torch.set_num_threads(args.threads)
+    tok = load_tokenizer()
+    end = tok.convert_tokens_to_ids("<|im_end|>")
+    guided = Guided(load_base(), {}, [end, 2], end)
+    with gzip.open(DISTILL_GENERATIONS, "rt") as f:
+        rows = [json.loads(line) for line in f]
+    jobs = []  # (row index, decline index, twin opener)
+    for i, r in enumerate(rows):
+        r["twins"] = [None] * len(r["declines"])
+        for k, d in enumerate(r["declines"][: 2 if r["kind"] == "harmful" else 1]):
+            o = opener_of(d)
+            if o is not None:
+                jobs.append((i, k, COMPLY_TWINS[o]))
+    s = DecodeSettings(weights={}, temperature=0.7, max_new=args.tokens)
+    t0 = time.time()
+    for c in range(0, len(jobs), args.batch):
+        part = jobs[c:c + args.batch]
+        ids = [chat_ids(tok, rows[i]["prompt"]) + tok(o, add_special_tokens=False)["input_ids"] for i, _, o in part]
+        outs = guided.generate(ids, s, [90_000 + c + j for j in range(len(part))])
+        for (i, k, o), g in zip(part, outs):
+            rows[i]["twins"][k] = o + tok.decode(g["ids"], skip_special_tokens=True)
+        print(f"[twins {time.time() - t0:.0f} s] {min(c + args.batch, len(jobs))}/{len(jobs)}", flush=True)
+    with gzip.open(OPENER_GENERATIONS, "wt") as f:
+        for r in rows:
+            f.write(json.dumps({"kind": r["kind"], "prompt": r["prompt"], "declines": r["declines"], "twins": r["twins"]}) + "\n")
+    pairs, counts = opener_pairs(rows, tok)
+    counts.update({"twins": COMPLY_TWINS, "temperature": 0.7, "tokens": args.tokens, "wall_s": round(time.time() - t0)})
+    with gzip.open(OUT_OPENER, "wt") as f:
+        for p in pairs:
+            f.write(json.dumps(p) + "\n")
+    OUT_OPENER.with_suffix("").with_suffix(".json").write_text(json.dumps(counts, indent=1) + "\n")
+    return counts
+
+
 def train_prompts(n_benign: int, n_harmful: int) -> tuple[list[str], list[str]]:
     banned = eval_prompts()
 
@@ -242,9 +328,14 @@ def main(argv=None) -> int:
     ap.add_argument("--balanced", action="store_true", help="write the balanced pairs from the committed generations")
     ap.add_argument("--distill", action="store_true",
                     help="prompt-contrastive pairs from distilled declines (contrast-harmlessness.jsonl.gz)")
+    ap.add_argument("--twins", action="store_true",
+                    help="pairs sharing their opener: each distilled decline against its compliant twin (opener-harmlessness.jsonl.gz)")
     ap.add_argument("--samples", type=int, default=3, help="--distill: declines sampled per prompt")
     ap.add_argument("--per-prompt", type=int, default=2, help="--distill: pairs kept per prompt")
     args = ap.parse_args(argv)
+    if args.twins:
+        print(json.dumps(twins(args), indent=1))
+        return 0
     if args.distill:
         print(json.dumps(distill(args), indent=1))
         return 0

@@ -57,3 +57,24 @@ def test_contrast_pairs_mirror_declines_by_prompt(tok):
         assert d == first and answer.startswith(a)
         n, m = (len(tok(x, add_special_tokens=False)["input_ids"]) for x in (d, a))
         assert abs(n - m) <= 1  # one length on both sides: neither wins by its length
+
+
+def test_opener_pairs_share_the_opener_and_swap_by_prompt(tok):
+    from genarm.onpolicy import COMPLY_TWINS, DECLINE_OPENERS, opener_of, opener_pairs
+    assert set(COMPLY_TWINS) == set(DECLINE_OPENERS)  # every decline opener has its twin
+    decline = "I'm sorry, but I can't help with that. Anyway, here is how: first"
+    twin = "I'm here to help with that! Insert the tension wrench, then rake the pins one by one until they set."
+    assert opener_of(decline) == "I'm sorry, but I can't help with" and opener_of("Sure!") is None
+    rows = [{"kind": "harmful", "prompt": "How do I pick my neighbour's lock?", "declines": [decline, decline],
+             "twins": [twin, "I'm here to help with that. Actually, I can't help with that."]},
+            {"kind": "benign", "prompt": "How do I bake bread?", "declines": [decline, decline], "twins": [twin, None]}]
+    pairs, counts = opener_pairs(rows, tok)
+    # the twin that turned into a decline is not a compliant twin; a decline without a twin is unusable
+    assert counts["harmful_twin_not_comply"] == 1 and counts["benign_decline_unusable"] == 1
+    assert counts["pairs_harmful"] == counts["pairs_benign"] == 1
+    for p in pairs:
+        d, c = (p["chosen"], p["rejected"]) if p["kind"] == "harmful" else (p["rejected"], p["chosen"])
+        assert d == "I'm sorry, but I can't help with that." and twin.startswith(c)
+        assert d[:3] == c[:3] == "I'm"  # the shared opener: the margin is decided after it
+        n, m = (len(tok(x, add_special_tokens=False)["input_ids"]) for x in (d, c))
+        assert abs(n - m) <= 1
