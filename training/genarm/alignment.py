@@ -348,6 +348,27 @@ def markdown(rep: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def rejudge(path) -> dict:
+    """A committed report judged again by the current rules (genarm.judge), no decoding: the same
+    answers, labels, paired differences and bars recomputed (after a judge fix)."""
+    import argparse as _a
+    rep = json.loads(path.read_text())
+    ms = [Method(**r["method"]) for r in rep["methods"].values()]
+    answers = {}
+    for mid, rows in rep["answers"].items():
+        answers[mid] = []
+        for r in rows:
+            label, rule = judge.classify(r["text"])
+            answers[mid].append({**r, "prompt": rep["prompts"][r["set"]][r["i"]], "label": label, "rule": rule,
+                                 "repeats": judge.repeats(r["text"])})
+    args = _a.Namespace(n=rep["n_per_set"], tokens=rep["tokens"], temperature=rep["sampled_temperature"])
+    out = summarise(ms, answers, rep["prompts"], args, rep["arms"], rep["shared_layers"])
+    out["wall_s"] = rep["wall_s"]
+    out["rejudged"] = out.pop("created")
+    out["created"] = rep["created"]
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="64 prompts per set, 96 tokens, rm-harmlessness too")
@@ -363,7 +384,17 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=60)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(REPORTS / "steering.json"))
+    ap.add_argument("--rejudge", default=None, help="judge a written report (JSON) again with the current rules, in place")
     args = ap.parse_args(argv)
+    if args.rejudge:
+        from pathlib import Path
+        out = Path(args.rejudge)
+        rep = rejudge(out)
+        out.write_text(json.dumps(rep, indent=1) + "\n")
+        out.with_suffix(".md").write_text(markdown(rep))
+        for c in rep["checks"]:
+            print(f"  {'PASS' if c['pass'] else 'FAIL'} {c['method']}: {c['bar']}")
+        return 0
     args.n = args.n or (64 if args.full else 24)
     args.tokens = args.tokens or (96 if args.full else 48)
     args.rm_harm = args.rm_harm or args.full
