@@ -95,9 +95,11 @@ def test_golden_tiny_matches_a_fresh_recomputation(tmp_path, monkeypatch):
         assert (a["prompt"], a["weights"], a["prompt_ids"]) == (b["prompt"], b["weights"], b["prompt_ids"])
         assert a["tokens"] == b["tokens"], where
         assert a["text"] == b["text"], where
-        assert a["logprob_base"] == pytest.approx(b["logprob_base"], abs=1e-4), where
+        # fp32 log-probs of -8 to -10 recomputed on another machine (thread count, reduction order)
+        # move by ~1e-4 (seen: 1.15e-4, relative 1.3e-5): tokens and text above are the exact check
+        assert a["logprob_base"] == pytest.approx(b["logprob_base"], abs=1e-4, rel=5e-5), where
         for k in b["logprob_arms"]:
-            assert a["logprob_arms"][k] == pytest.approx(b["logprob_arms"][k], abs=1e-4), where
+            assert a["logprob_arms"][k] == pytest.approx(b["logprob_arms"][k], abs=1e-4, rel=5e-5), where
     # the alpha = 0 cases of the golden file are the base's plain greedy
     zero = [c for c in committed["cases"] if not any(c["weights"].values())]
     assert len(zero) == len(guided.PROMPTS)
