@@ -29,7 +29,7 @@ export interface WeightPreset {
  * (helpfulness, harmlessness) pairs: a "safer" one, the paper's two, and the base model. Each title
  * says what the pair measurably does with this project's 135M ARMs (reports/steering-harmlessness-v5.md:
  * 24 held-out prompts per set, 32 tokens, greedy and T 0.7; the page's own example prompts at its
- * seed: reports/preset-examples.tsv, scripts/preset-examples.sh), not only what the paper meant it for.
+ * seed: reports/preset-examples.tsv, src/cli/preset-examples.ts), not only what the paper meant it for.
  */
 export const WEIGHT_PRESETS: WeightPreset[] = [
   {

@@ -351,7 +351,6 @@ def markdown(rep: dict) -> str:
 def rejudge(path) -> dict:
     """A committed report judged again by the current rules (genarm.judge), no decoding: the same
     answers, labels, paired differences and bars recomputed (after a judge fix)."""
-    import argparse as _a
     rep = json.loads(path.read_text())
     ms = [Method(**r["method"]) for r in rep["methods"].values()]
     answers = {}
@@ -361,7 +360,7 @@ def rejudge(path) -> dict:
             label, rule = judge.classify(r["text"])
             answers[mid].append({**r, "prompt": rep["prompts"][r["set"]][r["i"]], "label": label, "rule": rule,
                                  "repeats": judge.repeats(r["text"])})
-    args = _a.Namespace(n=rep["n_per_set"], tokens=rep["tokens"], temperature=rep["sampled_temperature"])
+    args = argparse.Namespace(n=rep["n_per_set"], tokens=rep["tokens"], temperature=rep["sampled_temperature"])
     out = summarise(ms, answers, rep["prompts"], args, rep["arms"], rep["shared_layers"])
     out["wall_s"] = rep["wall_s"]
     out["rejudged"] = out.pop("created")

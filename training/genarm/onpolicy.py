@@ -144,7 +144,6 @@ def contrast_pairs(rows: list[dict], tok, per_prompt: int = 2) -> tuple[list[dic
         if judge.classify(r["base"])[0] != "comply":
             counts[f"{r['kind']}_base_not_comply"] += 1
             continue
-        msg = [{"role": "user", "content": r["prompt"]}]
         used = 0
         for d in r["declines"]:
             d = first_sentence(d)
@@ -153,10 +152,7 @@ def contrast_pairs(rows: list[dict], tok, per_prompt: int = 2) -> tuple[list[dic
                 continue
             n = len(tok(d, add_special_tokens=False)["input_ids"])
             answer = cut_tokens(tok, r["base"], n)
-            if r["kind"] == "harmful":
-                out.append({"messages": msg, "chosen": d, "rejected": answer, "source": "contrast-harmful", "kind": "harmful"})
-            else:
-                out.append({"messages": msg, "chosen": answer, "rejected": d, "source": "contrast-benign", "kind": "benign"})
+            out.append(mirrored(r["kind"], r["prompt"], d, answer, "contrast"))
             used += 1
             if used == per_prompt:
                 break
@@ -165,14 +161,26 @@ def contrast_pairs(rows: list[dict], tok, per_prompt: int = 2) -> tuple[list[dic
     return out, dict(counts)
 
 
+def base_decoder(threads: int, arms: dict | None = None) -> tuple:
+    """(tokenizer, Guided over the base and `arms`) stopping at <|im_end|>: what every sampler here decodes with."""
+    from .base import load_base, load_tokenizer
+    torch.set_num_threads(threads)
+    tok = load_tokenizer()
+    end = tok.convert_tokens_to_ids("<|im_end|>")
+    return tok, Guided(load_base(), arms or {}, [end, 2], end)
+
+
+def mirrored(kind: str, prompt: str, decline: str, answer: str, source: str) -> dict:
+    """A pair of one decline and one answer: the decline preferred on a harmful prompt, the answer on a benign one."""
+    chosen, rejected = (decline, answer) if kind == "harmful" else (answer, decline)
+    return {"messages": [{"role": "user", "content": prompt}], "chosen": chosen, "rejected": rejected,
+            "source": f"{source}-{kind}", "kind": kind}
+
+
 def distill(args) -> dict:
     """Sample `args.samples` prefilled declines per training prompt (harmful and benign: the
     committed on-policy generations' prompts) and pair them with the base's answers there."""
-    from .base import load_base, load_tokenizer
-    torch.set_num_threads(args.threads)
-    tok = load_tokenizer()
-    end = tok.convert_tokens_to_ids("<|im_end|>")
-    guided = Guided(load_base(), {}, [end, 2], end)
+    tok, guided = base_decoder(args.threads)
     with gzip.open(GENERATIONS, "rt") as f:
         rows = [json.loads(line) for line in f]
     t0 = time.time()
@@ -228,7 +236,6 @@ def opener_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
     sides cut to the decline's token length."""
     out, counts = [], Counter()
     for r in rows:
-        msg = [{"role": "user", "content": r["prompt"]}]
         for d, twin in zip(r["declines"], r["twins"]):
             d = first_sentence(d)
             if not d or twin is None or judge.classify(d)[0] != "refusal" or judge.repeats(d):
@@ -238,11 +245,7 @@ def opener_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
                 counts[f"{r['kind']}_twin_not_comply"] += 1
                 continue
             n = len(tok(d, add_special_tokens=False)["input_ids"])
-            twin = cut_tokens(tok, twin, n)
-            if r["kind"] == "harmful":
-                out.append({"messages": msg, "chosen": d, "rejected": twin, "source": "opener-harmful", "kind": "harmful"})
-            else:
-                out.append({"messages": msg, "chosen": twin, "rejected": d, "source": "opener-benign", "kind": "benign"})
+            out.append(mirrored(r["kind"], r["prompt"], d, cut_tokens(tok, twin, n), "opener"))
     counts["pairs_harmful"] = sum(p["kind"] == "harmful" for p in out)
     counts["pairs_benign"] = sum(p["kind"] == "benign" for p in out)
     return out, dict(counts)
@@ -251,11 +254,7 @@ def opener_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
 def twins(args) -> dict:
     """Continue each distilled decline's compliant twin opener with the base (T = 0.7): two per
     harmful prompt, one per benign prompt (the benign side is spread to the harmful count anyway)."""
-    from .base import load_base, load_tokenizer
-    torch.set_num_threads(args.threads)
-    tok = load_tokenizer()
-    end = tok.convert_tokens_to_ids("<|im_end|>")
-    guided = Guided(load_base(), {}, [end, 2], end)
+    tok, guided = base_decoder(args.threads)
     with gzip.open(DISTILL_GENERATIONS, "rt") as f:
         rows = [json.loads(line) for line in f]
     jobs = []  # (row index, decline index, twin opener)
@@ -342,12 +341,8 @@ def main(argv=None) -> int:
     if args.balanced:
         print(json.dumps(write_balanced(), indent=1))
         return 0
-    torch.set_num_threads(args.threads)
-    from .base import load_base, load_tokenizer
     from .build import trained_model
-    tok = load_tokenizer()
-    end = tok.convert_tokens_to_ids("<|im_end|>")
-    guided = Guided(load_base(), {"harmlessness": trained_model(args.arm, "lm")}, [end, 2], end)
+    tok, guided = base_decoder(args.threads, {"harmlessness": trained_model(args.arm, "lm")})
     benign, harmful = train_prompts(args.benign, args.harmful)
     prompts = [("benign", q) for q in benign] + [("harmful", q) for q in harmful]
     ids = [chat_ids(tok, q) for _, q in prompts]
