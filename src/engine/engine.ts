@@ -172,6 +172,7 @@ export class Engine implements GenArmGenerator {
             const g = await transport.load(t);
             progress.setPhase('session');
             session = await platform.createSession(g.graph, graphs[i], dtype, { kvOnDevice: true, externalData: g.externalData });
+            g.release();
             transported++;
           } else {
             const data = await fetchOne(variantFile(graphs[i], dtype), 'any');
@@ -241,17 +242,39 @@ export class Engine implements GenArmGenerator {
       const tracker = progress ?? new ProgressTracker(this.opts.onProgress ?? (() => {}));
       const entries = Object.values(this.models.rms) as ModelEntry[];
       const preference = [this.dtype, ...(this.opts.dtypePreference ?? []), 'fp32', 'q8', 'q4'] as Dtype[];
-      for (const e of entries) {
-        const { dtype } = chooseDtype([e], preference);
-        const f = variantFile(e, dtype);
+      const fetchOne = async (f: ManifestFile, want: 'bytes' | 'any') => {
         tracker.add(f);
         tracker.setPhase('download');
-        const data = await this.platform.source.fetch(f, 'any', (n, c) => tracker.update(f.path, n, c));
+        const data = await this.platform.source.fetch(f, want, (n, c) => tracker.update(f.path, n, c));
         tracker.done(f.path);
-        tracker.setPhase('session');
-        const session = await this.platform.createSession(data, e, dtype, { kvOnDevice: false });
-        // (an RM whose dtype this backend cannot run is reported, not silently swapped)
-        this.rms[e.objective!] = new CausalLM(this.platform.ort, session, e, this.platform.runner);
+        return data;
+      };
+      // an RM travels as the base's GGUF blocks plus its adapter where the manifest has its
+      // transport, as the ARMs do (transport.ts): 5 MB instead of 544 MB
+      const transport = new TransportLoader({
+        fetchBytes: (f) => fetchOne(f, 'bytes') as Promise<Uint8Array>,
+        onExpand: () => tracker.setPhase('expand'),
+      });
+      try {
+        for (const e of entries) {
+          const { dtype } = chooseDtype([e], preference);
+          const t = this.opts.transport !== false && this.platform.transport && dtype === 'fp32' ? e.transport : undefined;
+          let session;
+          if (t) {
+            const g = await transport.load(t);
+            tracker.setPhase('session');
+            session = await this.platform.createSession(g.graph, e, dtype, { kvOnDevice: false, externalData: g.externalData });
+            g.release();
+          } else {
+            const data = await fetchOne(variantFile(e, dtype), 'any');
+            tracker.setPhase('session');
+            session = await this.platform.createSession(data, e, dtype, { kvOnDevice: false });
+          }
+          // (an RM whose dtype this backend cannot run is reported, not silently swapped)
+          this.rms[e.objective!] = new CausalLM(this.platform.ort, session, e, this.platform.runner);
+        }
+      } finally {
+        transport.release();
       }
       tracker.setPhase('ready');
     })();

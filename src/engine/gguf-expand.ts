@@ -26,7 +26,12 @@ export const LAYOUT_FORMAT = 'genarm-gguf-transport';
 export const LAYOUT_VERSION = 1;
 
 export type SourceType = 'F32' | 'Q4_1' | 'Q8_0';
-export type RecipeOp = { op: 'transpose' } | { op: 'rope_unpermute'; heads: number };
+/**
+ * `lora`: add a LoRA delta read from the layout's adapter file, in the projection's own
+ * [out, in] frame (after any rope_unpermute; only a transpose may follow it): A [rank, in] at
+ * byte offset `a`, B [out, rank] (alpha/rank folded in) at `b`, both float16.
+ */
+export type RecipeOp = { op: 'transpose' } | { op: 'rope_unpermute'; heads: number } | { op: 'lora'; rank: number; a: number; b: number };
 
 export interface FileRef {
   file: string;
@@ -63,6 +68,8 @@ export interface TransportLayout {
   external_data: { path: string; bytes: number; sha256: string; alignment: number };
   inline: { initializers: number; bytes: number };
   tensors: LayoutTensor[];
+  /** the adapter file a graph with merged LoRA (an ARM, a trajectory RM) adds to the GGUF */
+  adapter?: FileRef;
 }
 
 // ------------------------------------------------------------------ layout validation
@@ -93,11 +100,17 @@ const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 /** The shape after the ops (only a transpose changes it; rope_unpermute needs rows % 2h == 0). */
 export function opsShape(sourceShape: readonly number[], ops: readonly RecipeOp[], where = 'ops'): number[] {
   let s = [...sourceShape];
-  for (const op of ops) {
+  ops.forEach((op, k) => {
     if (s.length !== 2) fail(where, `${op.op} needs a 2-D source, got [${s}]`);
     if (op.op === 'transpose') s = [s[1], s[0]];
-    else if (s[0] % (2 * op.heads) !== 0) fail(where, `rope_unpermute: ${s[0]} rows do not split into ${op.heads} heads x 2 halves`);
-  }
+    else if (op.op === 'lora') {
+      // the delta is added in the source's [out, in] frame: nothing but one transpose may follow
+      const rest = ops.slice(k + 1);
+      if (rest.length > 1 || (rest.length === 1 && rest[0].op !== 'transpose') || ops.slice(0, k).some((o) => o.op !== 'rope_unpermute')) {
+        fail(where, 'lora must follow only rope_unpermute ops and precede at most one transpose');
+      }
+    } else if (s[0] % (2 * op.heads) !== 0) fail(where, `rope_unpermute: ${s[0]} rows do not split into ${op.heads} heads x 2 halves`);
+  });
   return s;
 }
 
@@ -130,6 +143,11 @@ export function parseLayout(json: unknown): TransportLayout {
         if (heads === 0) fail(`${w}.ops[${k}].heads`, 'must be positive');
         return { op: 'rope_unpermute', heads };
       }
+      if (isObj(o) && o.op === 'lora') {
+        const rank = uint(o.rank, `${w}.ops[${k}].rank`);
+        if (rank === 0) fail(`${w}.ops[${k}].rank`, 'must be positive');
+        return { op: 'lora', rank, a: uint(o.a, `${w}.ops[${k}].a`), b: uint(o.b, `${w}.ops[${k}].b`) };
+      }
       return fail(`${w}.ops[${k}]`, `unknown op ${JSON.stringify(o)}`);
     });
     const e: LayoutTensor = {
@@ -148,10 +166,13 @@ export function parseLayout(json: unknown): TransportLayout {
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i].offset < sorted[i - 1].offset + sorted[i - 1].length) fail('tensors', `${sorted[i - 1].name} and ${sorted[i].name} overlap`);
   }
+  const adapter = json.adapter === undefined ? undefined : fileRef(json.adapter, 'adapter');
+  if (!adapter && tensors.some((t) => t.ops.some((o) => o.op === 'lora'))) fail('adapter', 'lora ops need the layout to name its adapter file');
   return {
     format: LAYOUT_FORMAT, version: LAYOUT_VERSION, gguf: fileRef(json.gguf, 'gguf'),
     source_graph: fileRef(json.source_graph, 'source_graph'), graph: fileRef(json.graph, 'graph'), external_data,
     inline: { initializers: uint(inl.initializers, 'inline.initializers'), bytes: uint(inl.bytes, 'inline.bytes') }, tensors,
+    ...(adapter ? { adapter } : {}),
   };
 }
 
@@ -293,6 +314,7 @@ function indexMap(rows: number, cols: number, ops: readonly RecipeOp[]): IndexMa
   let colMap = Int32Array.from({ length: cols }, (_, i) => i);
   let transposed = false;
   for (const op of ops) {
+    if (op.op === 'lora') continue; // a value change, not a move: addLora applies it afterwards
     if (op.op === 'transpose') { transposed = !transposed; continue; }
     // permute the rows of the current tensor: the source rows, or the source columns if transposed
     const current = transposed ? colMap : rowMap;
@@ -338,9 +360,42 @@ function expandTensor(gg: Uint8Array, src: GgufTensor, e: LayoutTensor, out: Flo
   }
 }
 
+/**
+ * Add a LoRA delta to an expanded tensor, with transport.py's lora_merge arithmetic: A and B are
+ * float16, so each product B[o,k] A[k,i] is exact in float64; per element W + p_0 + ... +
+ * p_{rank-1} is summed in float64 in that order and rounded once to float32 (the Float32Array
+ * store rounds to nearest, as numpy's astype does). No term is skipped, not even a zero one:
+ * -0 + +0 is +0, and the bytes must be numpy's.
+ * `transposed`: the tensor is stored [in, out] (a transpose followed the lora op).
+ */
+function addLora(out: Float32Array, rows: number, cols: number, transposed: boolean, op: { rank: number; a: number; b: number }, adapter: Uint8Array, where: string): void {
+  const r = op.rank;
+  if (op.a + 2 * r * cols > adapter.length || op.b + 2 * rows * r > adapter.length) {
+    throw new Error(`gguf-expand: ${where}: lora op reads past the adapter file (${adapter.length} B)`);
+  }
+  const dv = new DataView(adapter.buffer, adapter.byteOffset, adapter.length);
+  const A = new Float64Array(r * cols);
+  for (let j = 0; j < A.length; j++) A[j] = F16[dv.getUint16(op.a + 2 * j, true)];
+  const B = new Float64Array(rows * r);
+  for (let j = 0; j < B.length; j++) B[j] = F16[dv.getUint16(op.b + 2 * j, true)];
+  const acc = new Float64Array(cols);
+  for (let o = 0; o < rows; o++) {
+    if (transposed) for (let i = 0; i < cols; i++) acc[i] = out[i * rows + o];
+    else for (let i = 0, at = o * cols; i < cols; i++) acc[i] = out[at + i];
+    for (let k = 0; k < r; k++) {
+      const b = B[o * r + k];
+      for (let i = 0, ak = k * cols; i < cols; i++) acc[i] += b * A[ak + i];
+    }
+    if (transposed) for (let i = 0; i < cols; i++) out[i * rows + o] = acc[i];
+    else for (let i = 0, at = o * cols; i < cols; i++) out[at + i] = acc[i];
+  }
+}
+
 export interface ExpandOptions {
   /** called after each tensor (tensors done, total): a worker can report load progress */
   onProgress?: (done: number, total: number) => void;
+  /** the adapter file's bytes, for a layout with lora ops (`layout.adapter`) */
+  adapter?: Uint8Array;
 }
 
 /**
@@ -350,6 +405,9 @@ export interface ExpandOptions {
  */
 export function expandWithIndex(gg: Uint8Array, index: ReadonlyMap<string, GgufTensor>, layout: TransportLayout, opts: ExpandOptions = {}): Uint8Array {
   const data = new Uint8Array(layout.external_data.bytes);
+  if (layout.adapter && opts.adapter?.length !== layout.adapter.bytes) {
+    throw new Error(`gguf-expand: the layout merges ${layout.adapter.file} (${layout.adapter.bytes} B): ${opts.adapter ? `got ${opts.adapter.length} B` : 'no adapter given'}`);
+  }
   layout.tensors.forEach((e, i) => {
     const src = index.get(e.source);
     if (!src) throw new Error(`gguf-expand: ${e.name}: the GGUF has no tensor ${e.source}`);
@@ -360,6 +418,11 @@ export function expandWithIndex(gg: Uint8Array, index: ReadonlyMap<string, GgufT
     const out = new Float32Array(data.buffer, data.byteOffset + e.offset, n);
     const outBits = new Uint32Array(data.buffer, data.byteOffset + e.offset, n);
     expandTensor(gg, src, e, out, outBits);
+    const k = e.ops.findIndex((o) => o.op === 'lora');
+    if (k >= 0) {
+      const op = e.ops[k] as Extract<RecipeOp, { op: 'lora' }>;
+      addLora(out, e.source_shape[0], e.source_shape[1], k < e.ops.length - 1, op, opts.adapter!, e.name);
+    }
     opts.onProgress?.(i + 1, layout.tensors.length);
   });
   return data;

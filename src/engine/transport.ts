@@ -26,6 +26,11 @@ export interface TransportGraph {
   layout: TransportLayout;
   /** ms spent expanding (0 when the expansion was shared with an earlier graph) */
   expandMs: number;
+  /**
+   * Forget this expansion once its session exists (onnxruntime holds its own copy): a load of
+   * several merged graphs (the separate path's ARMs, the RMs) then holds one fp32 copy at a time.
+   */
+  release: () => void;
 }
 
 export interface TransportLoaderOptions {
@@ -35,9 +40,9 @@ export interface TransportLoaderOptions {
   onExpand?: () => void;
 }
 
-/** The files a transport load downloads (the GGUF may be shared by several entries). */
+/** The files a transport load downloads (the GGUF, and an ARM's adapter, may be shared by several entries). */
 export function transportFiles(t: TransportEntry): ManifestFile[] {
-  return [t.graph, t.layout, t.gguf];
+  return [t.graph, t.layout, t.gguf, ...(t.adapter ? [t.adapter] : [])];
 }
 
 export class TransportLoader {
@@ -55,7 +60,15 @@ export class TransportLoader {
       throw new ModelFileError(`${t.layout.path}: ${(e as Error).message}`, t.layout.path);
     }
     // the layout names the graph and GGUF it was made for: a manifest pairing it with others is a stale build
-    for (const [what, want, got] of [['graph', t.graph, layout.graph], ['GGUF', t.gguf, layout.gguf]] as const) {
+    if (!!layout.adapter !== !!t.adapter) {
+      throw new ModelFileError(
+        `${t.layout.path} ${layout.adapter ? `merges the adapter ${layout.adapter.file}` : 'merges no adapter'}, but the manifest ${t.adapter ? `lists ${t.adapter.path}` : 'lists none'}: rebuild the models (npm run models)`,
+        t.layout.path,
+      );
+    }
+    const pairs = [['graph', t.graph, layout.graph], ['GGUF', t.gguf, layout.gguf]] as [string, ManifestFile, { sha256: string; bytes: number }][];
+    if (t.adapter && layout.adapter) pairs.push(['adapter', t.adapter, layout.adapter]);
+    for (const [what, want, got] of pairs) {
       if (want.sha256.toLowerCase() !== got.sha256.toLowerCase() || want.bytes !== got.bytes) {
         throw new ModelFileError(
           `${t.layout.path} was made for a ${what} with sha256 ${got.sha256} (${got.bytes} B), but the manifest lists ${want.path} with ${want.sha256} (${want.bytes} B): rebuild the models (npm run models)`,
@@ -70,9 +83,10 @@ export class TransportLoader {
     if (!pending) {
       pending = (async () => {
         const gg = await this.gguf(t.gguf);
+        const adapter = t.adapter ? await this.opts.fetchBytes(t.adapter) : undefined;
         this.opts.onExpand?.();
         const t0 = performance.now();
-        const data = expandWithIndex(gg.bytes, gg.index, layout);
+        const data = expandWithIndex(gg.bytes, gg.index, layout, { adapter });
         expandMs = performance.now() - t0;
         return data;
       })();
@@ -80,7 +94,7 @@ export class TransportLoader {
       pending.catch(() => this.expanded.delete(key));
     }
     const data = await pending;
-    return { graph, externalData: externalDataOption(layout, data), layout, expandMs };
+    return { graph, externalData: externalDataOption(layout, data), layout, expandMs, release: () => this.expanded.delete(key) };
   }
 
   /** Drop the GGUF and every expansion (onnxruntime holds its own copy once a session exists). */

@@ -56,6 +56,8 @@ export interface TransportEntry {
   graph: ManifestFile;
   layout: ManifestFile;
   gguf: ManifestFile;
+  /** an ARM's or RM's LoRA adapter file, merged into the base's weights as they are expanded */
+  adapter?: ManifestFile;
 }
 
 export interface ModelEntry {

@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from . import export
@@ -41,6 +42,9 @@ TINY_VERSION = 4  # bump when tiny_model()'s weights change (4: the base's weigh
 # ARM adapters ship as float16 (half the download of the fused path); every export of an ARM
 # (merged graph, adapter file, golden vectors) uses the same fp16-rounded LoRA values.
 ADAPTER_DTYPE = "float16"
+# bump when merged()'s arithmetic changes (1: transport.lora_merge, float64 sums in a fixed order,
+# which src/engine/gguf-expand.ts repeats; RMs' LoRA rounded to float16 like the ARMs')
+MERGE_VERSION = 1
 
 TINY = Config(vocab_size=49152, hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4,
               num_kv_heads=2, head_dim=16, lora_rank=8, lora_alpha=16.0)
@@ -277,12 +281,13 @@ def tiny_adapter_model(seed: int, head: str) -> Llama:
     sd = {k: v for k, v in base.state_dict().items()}
     missing = m.load_state_dict(sd, strict=False)
     assert not missing.unexpected_keys
-    return round_lora(m) if head == "lm" else m
+    return round_lora(m)
 
 
 def round_lora(m: Llama) -> Llama:
     """Round each LoRA pair to the values its float16 adapter file holds (A, and B with the
-    alpha/rank scale folded in), so the merged ARM and the fused path compute the same model."""
+    alpha/rank scale folded in), so the merged graph, its GGUF transport (base blocks + adapter)
+    and the fused path compute the same model. ARMs and trajectory RMs alike."""
     with torch.no_grad():
         for mod in m.modules():
             if isinstance(mod, LoRALinear) and mod.rank > 0:
@@ -299,11 +304,23 @@ def trained_model(name: str, head: str) -> Llama:
     res = m.load_state_dict(tensors, strict=False)
     if res.unexpected_keys:
         raise BuildError(f"{ARTEFACTS / (name + '.safetensors')}: unexpected tensors {res.unexpected_keys[:4]}")
-    return round_lora(m) if head == "lm" else m
+    return round_lora(m)
 
 
 def merged(m: Llama) -> Llama:
-    m.merge_lora()
+    """The LoRA merged into the weights with transport.lora_merge's arithmetic (float16 A and
+    alpha/rank-scaled B, float64 sums in a fixed order, one rounding), which the engine repeats
+    bit for bit when it rebuilds a merged graph from the GGUF and the adapter file
+    (src/engine/gguf-expand.ts). Call on a round_lora'd model (trained_model does)."""
+    from .transport import lora_merge
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, LoRALinear) and mod.rank > 0:
+                a = mod.lora_A.detach().float().numpy().astype(np.float16)
+                b = (mod.lora_B.detach().float() * mod.scale).numpy().astype(np.float16)  # as write_adapter
+                mod.weight.copy_(torch.from_numpy(lora_merge(mod.weight.detach().float().numpy(), a, b)))
+                mod.lora_B.zero_()
+                mod.rank = 0  # forward skips the (now zero) branch: the exported graph is the base's shape
     return m
 
 
@@ -334,18 +351,22 @@ TRANSPORT_DIR = "transport"
 
 
 def build_transport(model_id: str, fp32: dict, gguf_src: Path | None, gguf_entry: dict | None = None,
-                    make_gguf=None) -> dict:
+                    make_gguf=None, adapter: dict | None = None) -> dict:
     """The GGUF transport of one fp32 graph (`fp32`: its manifest file entry): MODELS/<id>/transport/
     {model.onnx (weightless), model.layout.json}, and the GGUF itself there when `gguf_entry` (a
     GGUF already published by another model) is None: copied from `gguf_src`, or written by
     `make_gguf(path)`. The reference external data (what the engine rebuilds) goes to
     .cache/transport/<id>/, never served. Own stamp: a second build does no work.
-    Returns {graph, layout, gguf} manifest file entries."""
+    With `adapter` (an ARM's or RM's manifest adapter entry) the graph is a merged LoRA fine-tune
+    of the GGUF's model: its layout merges the adapter file in (transport.lora_merge), so the
+    model travels as the base's blocks plus its 4.9 MB adapter.
+    Returns {graph, layout, gguf[, adapter]} manifest file entries."""
     from . import transport
     folder = MODELS / model_id / TRANSPORT_DIR
     gguf_name = gguf_src.name if gguf_src is not None else f"{model_id}.gguf"
     stamp = {"fp32": fp32["sha256"], "transport": hashlib.sha256(Path(transport.__file__).read_bytes()).hexdigest()[:16],
-             "gguf": gguf_entry["sha256"] if gguf_entry else (sha256_file(gguf_src) if gguf_src else f"tiny{TINY_VERSION}")}
+             "gguf": gguf_entry["sha256"] if gguf_entry else (sha256_file(gguf_src) if gguf_src else f"tiny{TINY_VERSION}"),
+             "adapter": adapter["file"]["sha256"] if adapter else None}
     if not up_to_date(folder, stamp):
         t0 = time.time()
         folder.mkdir(parents=True, exist_ok=True)
@@ -362,15 +383,18 @@ def build_transport(model_id: str, fp32: dict, gguf_src: Path | None, gguf_entry
                 make_gguf(gguf)
         print(f"[build] {model_id}: transport (weightless graph + layout over {gguf.name}) ...", flush=True)
         transport.write_transport(MODELS / fp32["path"], gguf, folder, data_dir=CACHE / "transport" / model_id,
-                                  log=lambda m: print(m, flush=True))
+                                  adapter=MODELS / adapter["file"]["path"] if adapter else None,
+                                  adapter_rank=adapter["rank"] if adapter else 0, log=lambda m: print(m, flush=True))
         files = [file_entry(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != "build.json"]
         (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files, "seconds": round(time.time() - t0, 1),
                                                        "verified_mtime_ns": {f["path"]: (MODELS / f["path"]).stat().st_mtime_ns
                                                                              for f in files}}, indent=1) + "\n")
         print(f"[build] {model_id}: transport done in {time.time() - t0:.0f} s", flush=True)
     bj = {f["path"].rsplit("/", 1)[-1]: f for f in json.loads((folder / "build.json").read_text())["files"]}
-    return {"graph": bj[transport.GRAPH_NAME], "layout": bj[transport.LAYOUT_NAME],
-            "gguf": gguf_entry or bj[gguf_name]}
+    out = {"graph": bj[transport.GRAPH_NAME], "layout": bj[transport.LAYOUT_NAME], "gguf": gguf_entry or bj[gguf_name]}
+    if adapter:
+        out["adapter"] = adapter["file"]
+    return out
 
 
 def fp32_entry(model_id: str) -> dict:
@@ -447,12 +471,17 @@ def build_all(tiny_only: bool = False) -> dict:
     tiny_suite = {"id": "tiny", "label": "Tiny random models (tests)", "base": TINY_BASE, "arms": {}, "rms": {}}
     for i, obj in enumerate(OBJECTIVES):
         arm_id, rm_id = f"tiny-arm-{obj}", f"tiny-rm-{obj}"
-        build_model(arm_id, lambda s=10 + i: merged(tiny_adapter_model(s, "lm")), {"code": ch, "seed": 10 + i, "tiny": TINY_VERSION}, False)
+        build_model(arm_id, lambda s=10 + i: merged(tiny_adapter_model(s, "lm")), {"code": ch, "seed": 10 + i, "tiny": TINY_VERSION,
+                                                                                "merge": MERGE_VERSION}, False)
         models[arm_id] = entry(arm_id, "arm", f"Tiny {obj} ARM", TINY, TINY_BASE, obj, tiny=True,
                                adapter=adapter_entry(arm_id, TINY_BASE, tiny_adapter_model(10 + i, "lm")))
-        build_model(rm_id, lambda s=20 + i: merged(tiny_adapter_model(s, "rm")), {"code": ch, "seed": 20 + i, "tiny": TINY_VERSION}, False)
+        build_model(rm_id, lambda s=20 + i: merged(tiny_adapter_model(s, "rm")), {"code": ch, "seed": 20 + i, "tiny": TINY_VERSION,
+                                                                               "merge": MERGE_VERSION}, False)
         models[rm_id] = entry(rm_id, "rm", f"Tiny {obj} reward model", Config(**{**TINY.to_dict(), "head": "rm"}),
-                              TINY_BASE, obj, tiny=True)
+                              TINY_BASE, obj, tiny=True, adapter=adapter_entry(rm_id, TINY_BASE, tiny_adapter_model(20 + i, "rm")))
+        for mid in (arm_id, rm_id):
+            models[mid]["transport"] = build_transport(mid, fp32_entry(mid), None, adapter=models[mid]["adapter"],
+                                                       gguf_entry=models[TINY_BASE]["transport"]["gguf"])
         tiny_suite["arms"][obj] = arm_id
         tiny_suite["rms"][obj] = rm_id
     tiny_suite["fused"] = build_fused(tiny_suite, TINY_BASE, lambda: tiny_model(1), {"code": ch, "tiny": TINY_VERSION})
@@ -476,13 +505,14 @@ def build_all(tiny_only: bool = False) -> dict:
                     print(f"[build] {name}: no trained artefact yet ({art.relative_to(ROOT)}); skipped", flush=True)
                     continue
                 stamp = {"code": ch, "source": src, "artefact": sha256_file(art)[:16]}
-                if kind == "arm":
-                    stamp["lora_dtype"] = ADAPTER_DTYPE
+                stamp.update(lora_dtype=ADAPTER_DTYPE, merge=MERGE_VERSION)
                 build_model(name, lambda n=name, h=head: merged(trained_model(n, h)), stamp, with_tokenizer=False)
                 cfg = Config(**{**base_cfg.to_dict(), "head": head})
-                adapter = adapter_entry(name, BASE_ID, trained_model(name, head)) if kind == "arm" else None
+                adapter = adapter_entry(name, BASE_ID, trained_model(name, head))
                 models[name] = entry(name, kind, f"{obj.capitalize()} {'ARM' if kind == 'arm' else 'reward model'}",
                                      cfg, BASE_ID, obj, adapter=adapter)
+                models[name]["transport"] = build_transport(name, fp32_entry(name), None, adapter=adapter,
+                                                            gguf_entry=models[BASE_ID]["transport"]["gguf"])
                 suite["arms" if kind == "arm" else "rms"][obj] = name
         if suite["arms"]:
             suite["fused"] = build_fused(suite, BASE_ID, load_base, base_stamp)

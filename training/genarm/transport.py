@@ -80,16 +80,28 @@ class TransportError(RuntimeError):
 class OpJson(TypedDict, total=False):
     op: str
     heads: int
+    rank: int
+    a: int
+    b: int
 
 
 @dataclass(frozen=True)
 class Op:
-    """One step applied to a 2-D tensor: `transpose`, or `rope_unpermute` with `heads`."""
-    op: Literal["transpose", "rope_unpermute"]
+    """One step applied to a 2-D tensor: `transpose`, `rope_unpermute` with `heads`, or `lora`:
+    add a LoRA delta read from the layout's adapter file (A [rank, cols] at byte offset `a`,
+    B [rows, rank] with alpha/rank folded in at byte offset `b`, both float16; lora_merge)."""
+    op: Literal["transpose", "rope_unpermute", "lora"]
     heads: int = 0
+    rank: int = 0
+    a: int = 0
+    b: int = 0
 
     def to_json(self) -> OpJson:
-        return {"op": "transpose"} if self.op == "transpose" else {"op": "rope_unpermute", "heads": self.heads}
+        if self.op == "transpose":
+            return {"op": "transpose"}
+        if self.op == "lora":
+            return {"op": "lora", "rank": self.rank, "a": self.a, "b": self.b}
+        return {"op": "rope_unpermute", "heads": self.heads}
 
     @staticmethod
     def from_json(d: OpJson) -> Op:
@@ -97,6 +109,9 @@ class Op:
             return Op("transpose")
         if d.get("op") == "rope_unpermute" and isinstance(d.get("heads"), int) and d["heads"] > 0:
             return Op("rope_unpermute", d["heads"])
+        if d.get("op") == "lora" and all(isinstance(d.get(k), int) and d[k] >= 0 for k in ("rank", "a", "b")) \
+                and d["rank"] > 0:
+            return Op("lora", rank=d["rank"], a=d["a"], b=d["b"])
         raise TransportError(f"unknown op in layout: {d!r}")
 
 
@@ -119,11 +134,46 @@ def rope_unpermute(w: np.ndarray, heads: int) -> np.ndarray:
     return w.reshape(heads, dim, 2, *w.shape[1:]).swapaxes(2, 1).reshape(w.shape)
 
 
-def apply_ops(w: np.ndarray, ops: Iterable[Op]) -> np.ndarray:
+def lora_merge(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """W + B A as float32, with one arithmetic that numpy, torch and JavaScript all reproduce
+    bit for bit (src/engine/gguf-expand.ts does the same): A [rank, cols] and B [rows, rank]
+    (alpha/rank folded in) are float16 values, so every product B[o,k] A[k,i] is exact in
+    float64 (11 x 11 significand bits); per element the sum W + p_0 + ... + p_{rank-1} is
+    taken in float64 in that order and rounded once to float32. (A BLAS matmul would sum in
+    an order of its own choosing.)"""
+    rows, cols = w.shape
+    rank = a.shape[0]
+    if a.shape != (rank, cols) or b.shape != (rows, rank):
+        raise TransportError(f"lora: A {a.shape} and B {b.shape} do not fit a [{rows}, {cols}] weight")
+    a64, b64 = a.astype(np.float16).astype(np.float64), b.astype(np.float16).astype(np.float64)
+    if not (np.array_equal(a64, a.astype(np.float64)) and np.array_equal(b64, b.astype(np.float64))):
+        raise TransportError("lora: A and B must hold float16 values (the adapter file's)")
+    acc = w.astype(np.float64)
+    for k in range(rank):
+        acc += np.outer(b64[:, k], a64[k])
+    return acc.astype(np.float32)
+
+
+def adapter_pair(adapter: np.ndarray, op: Op, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+    """(A [rank, cols], B [rows, rank]) of a lora op, read from the adapter file's bytes."""
+    na, nb = op.rank * cols * 2, rows * op.rank * 2
+    if op.a + na > adapter.size or op.b + nb > adapter.size:
+        raise TransportError(f"lora op {op.to_json()} reads past the adapter file ({adapter.size} B)")
+    a = np.frombuffer(adapter[op.a:op.a + na].tobytes(), dtype="<f2").reshape(op.rank, cols)
+    b = np.frombuffer(adapter[op.b:op.b + nb].tobytes(), dtype="<f2").reshape(rows, op.rank)
+    return a, b
+
+
+def apply_ops(w: np.ndarray, ops: Iterable[Op], adapter: np.ndarray | None = None) -> np.ndarray:
     for op in ops:
         if w.ndim != 2:
             raise TransportError(f"{op.op} needs a 2-D tensor, got shape {w.shape}")
-        w = w.T if op.op == "transpose" else rope_unpermute(w, op.heads)
+        if op.op == "lora":
+            if adapter is None:
+                raise TransportError("a lora op needs the layout's adapter file")
+            w = lora_merge(np.ascontiguousarray(w, dtype=np.float32), *adapter_pair(adapter, op, *w.shape))
+        else:
+            w = w.T if op.op == "transpose" else rope_unpermute(w, op.heads)
     return np.ascontiguousarray(w, dtype=np.float32)
 
 
@@ -205,9 +255,54 @@ def _digest(b: bytes | memoryview) -> bytes:
     return hashlib.sha256(b).digest()
 
 
-def discover(model, src: GgufSource, log=print) -> dict[str, Recipe]:
+# llama.cpp's tensor names of the LoRA target projections (model.LORA_TARGETS order)
+GGUF_TARGETS = {"attn_q": "q_proj", "attn_k": "k_proj", "attn_v": "v_proj", "attn_output": "o_proj",
+                "ffn_gate": "gate_proj", "ffn_up": "up_proj", "ffn_down": "down_proj"}
+LORA_TARGETS = tuple(GGUF_TARGETS.values())
+
+
+def adapter_ops(src: GgufSource, rank: int, adapter_bytes: int) -> dict[str, Op]:
+    """The lora op of each target projection's GGUF tensor, at its place in an adapter file laid
+    out as build.write_adapter writes it: per layer, per target in LORA_TARGETS order, A [rank,
+    in] then B [out, rank] (alpha/rank folded in), float16 little-endian."""
+    by_target: dict[tuple[int, str], str] = {}
+    for name in src.tensors:
+        parts = name.split(".")
+        if len(parts) == 4 and parts[0] == "blk" and parts[2] in GGUF_TARGETS and parts[3] == "weight":
+            by_target[(int(parts[1]), GGUF_TARGETS[parts[2]])] = name
+    layers = 1 + max((layer for layer, _ in by_target), default=-1)
+    ops: dict[str, Op] = {}
+    pos = 0
+    for layer in range(layers):
+        for t in LORA_TARGETS:
+            name = by_target.get((layer, t))
+            if name is None:
+                raise TransportError(f"{src.path.name}: no GGUF tensor for layer {layer} {t}")
+            rows, cols = src.shape(name)
+            a = pos
+            pos += rank * cols * 2
+            ops[name] = Op("lora", rank=rank, a=a, b=pos)
+            pos += rows * rank * 2
+    if pos != adapter_bytes:
+        raise TransportError(f"adapter of {adapter_bytes} B does not fit {layers} layers of rank {rank} over "
+                             f"{src.path.name} (expected {pos} B)")
+    return ops
+
+
+def with_lora(ops: tuple[Op, ...], lora: Op) -> tuple[Op, ...]:
+    """The LoRA delta is added in the projection's own [out, in] frame: after rope_unpermute
+    (the adapter was trained on transformers' row order), before the export's transpose."""
+    if ops and ops[-1].op == "transpose":
+        return (*ops[:-1], lora, ops[-1])
+    return (*ops, lora)
+
+
+def discover(model, src: GgufSource, log=print, adapter: np.ndarray | None = None,
+             lora: dict[str, Op] | None = None) -> dict[str, Recipe]:
     """The recipe of every float32 initializer of `model` that some GGUF tensor reproduces
-    bit for bit (by sha256 of the bytes, shape checked too)."""
+    bit for bit (by sha256 of the bytes, shape checked too). With `adapter` (its bytes) and
+    `lora` (adapter_ops), a graph whose LoRA was merged (build.merged) is matched too: each
+    target projection's candidates are tried with its lora op as well, plain ones first."""
     from onnx import TensorProto
 
     wanted: dict[tuple[tuple[int, ...], bytes], list[str]] = {}
@@ -225,11 +320,13 @@ def discover(model, src: GgufSource, log=print) -> dict[str, Recipe]:
             continue
         shape = src.shape(name)
         cands = [ops for ops in candidate_ops(shape, heads) if output_shape(shape, ops) in shapes]
+        if lora and name in lora:
+            cands += [with_lora(ops, lora[name]) for ops in cands]
         if not cands:
             continue
         w = src.dequantize(name)
         for ops in cands:
-            key = (output_shape(shape, ops), _digest(apply_ops(w, ops).tobytes()))
+            key = (output_shape(shape, ops), _digest(apply_ops(w, ops, adapter).tobytes()))
             for init in wanted.get(key, []):
                 if init not in found:  # simplest recipe first (candidate order)
                     found[init] = Recipe(name, src.type_name(name), shape, ops)
@@ -268,7 +365,8 @@ def _atomic_write(path: Path, chunks: Iterable[bytes | memoryview]) -> None:
 
 
 def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes: int = DEFAULT_MAX_INLINE_BYTES,
-                    data_dir: Path | None = None, log=print) -> dict:
+                    data_dir: Path | None = None, adapter: Path | None = None, adapter_rank: int = 0,
+                    log=print) -> dict:
     """Write out_dir/{model.onnx (weightless), model.layout.json} and data_dir/model.onnx_data
     (default: out_dir; the reference the browser rebuilds, never served); returns the layout.
     Raises TransportError when a recipe does not reproduce its initializer bit for bit, or when
@@ -277,7 +375,12 @@ def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes:
     The external data is laid out in a canonical order (GGUF tensor order, then the ops, then the
     order of appearance), not the graph's: two graphs over the same weights (the base and the
     fused base + ARMs graph) then get the same external data, byte for byte and by sha256, and
-    the engine expands the GGUF once for both (src/engine/transport.ts)."""
+    the engine expands the GGUF once for both (src/engine/transport.ts).
+
+    With `adapter` (an adapter file as build.write_adapter writes it, of rank `adapter_rank`) the
+    graph may be a merged LoRA fine-tune of the GGUF's model (an ARM or a trajectory RM, merged
+    with lora_merge): its projections get a `lora` op and the layout names the adapter, which
+    then travels instead of the merged weights."""
     import onnx
     from onnx import TensorProto
     from onnx.external_data_helper import set_external_data
@@ -288,7 +391,9 @@ def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes:
     src = GgufSource(gguf)
     source_graph = _file_json(graph)
     model = onnx.load(str(graph))
-    recipes = discover(model, src, log=log)
+    adapter_blob = np.fromfile(adapter, dtype=np.uint8) if adapter is not None else None
+    lora = adapter_ops(src, adapter_rank, adapter_blob.size) if adapter_blob is not None else None
+    recipes = discover(model, src, log=log, adapter=adapter_blob, lora=lora)
 
     inline_big = [(t.name, len(_raw_bytes(t))) for t in model.graph.initializer
                   if t.name not in recipes and t.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16,
@@ -342,8 +447,10 @@ def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes:
         "inline": {"initializers": len(inline), "bytes": sum(len(_raw_bytes(t)) for t in inline)},
         "tensors": entries,
     }
+    if adapter is not None:
+        layout["adapter"] = _file_json(Path(adapter))
     del model
-    verify(layout, gguf, data_path, expected=digests)
+    verify(layout, gguf, data_path, expected=digests, adapter=adapter)
     _atomic_write(layout_path, [(json.dumps(layout, indent=1) + "\n").encode()])
     log(f"[transport] {graph_path} ({layout['graph']['bytes']:,} B) + {data_path} ({pos:,} B) from "
         f"{gguf.name} ({layout['gguf']['bytes']:,} B), {len(entries)} external tensors, {time.time() - t0:.0f} s")
@@ -351,7 +458,7 @@ def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes:
 
 
 def verify(layout: dict, gguf: Path, data: Path, reference: Path | None = None,
-           expected: dict[str, bytes] | None = None) -> None:
+           expected: dict[str, bytes] | None = None, adapter: Path | None = None) -> None:
     """Apply every recipe of `layout` to the GGUF and require the exact bytes of the external
     data file; also require that they are the original initializer's bytes: `expected` maps a
     name to the sha256 of those bytes, or `reference` (the original inline graph) supplies them.
@@ -359,6 +466,13 @@ def verify(layout: dict, gguf: Path, data: Path, reference: Path | None = None,
     if layout.get("format") != LAYOUT_FORMAT or layout.get("version") != LAYOUT_VERSION:
         raise TransportError(f"not a {LAYOUT_FORMAT} v{LAYOUT_VERSION} layout")
     src = GgufSource(gguf)
+    adapter_blob = None
+    if "adapter" in layout:
+        if adapter is None:
+            raise TransportError(f"the layout merges LoRA from {layout['adapter']['file']}: pass that file")
+        if sha256_file(Path(adapter)) != layout["adapter"]["sha256"]:
+            raise TransportError(f"{adapter}: sha256 differs from the layout's adapter {layout['adapter']['sha256']}")
+        adapter_blob = np.fromfile(adapter, dtype=np.uint8)
     blob = np.memmap(data, dtype=np.uint8, mode="r")
     if blob.size != layout["external_data"]["bytes"]:
         raise TransportError(f"{data}: {blob.size} bytes, layout says {layout['external_data']['bytes']}")
@@ -381,7 +495,7 @@ def verify(layout: dict, gguf: Path, data: Path, reference: Path | None = None,
         if s not in cache:
             cache = {s: src.dequantize(s)}  # consecutive entries share a source (the tied embedding)
         ops = [Op.from_json(o) for o in e["ops"]]
-        w = apply_ops(cache[s], ops)
+        w = apply_ops(cache[s], ops, adapter_blob)
         if list(w.shape) != e["shape"] or w.nbytes != e["length"]:
             raise TransportError(f"{e['name']}: recipe gives {w.shape}, layout says {e['shape']} ({e['length']} B)")
         got = np.frombuffer(blob[e["offset"]:e["offset"] + e["length"]].tobytes(), dtype="<u4")

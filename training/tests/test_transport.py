@@ -209,3 +209,70 @@ def test_smollm2_every_weight_comes_from_the_gguf(tmp_path):
     }
     assert layout["graph"]["bytes"] < 2 << 20  # the weights are all external
     assert layout["inline"]["bytes"] < 64 << 10
+
+
+# ------------------------------------------------------------------ merged LoRA (ARMs, RMs)
+def test_lora_merge_is_a_fixed_order_float64_sum():
+    """lora_merge sums W + B[:,0]A[0] + ... in float64 and rounds once: the engine repeats it bit
+    for bit (src/engine/gguf-expand.ts addLora). It is within float32 rounding of W + BA."""
+    import torch
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(24, 40)).astype(np.float32)
+    a = rng.normal(size=(8, 40)).astype(np.float16)
+    b = (rng.normal(size=(24, 8)) * 0.05).astype(np.float16)
+    got = transport.lora_merge(w, a, b)
+    ref = np.empty_like(w)
+    for o in range(24):
+        for i in range(40):
+            acc = float(w[o, i])
+            for k in range(8):
+                acc += float(b[o, k]) * float(a[k, i])  # Python floats are float64
+            ref[o, i] = np.float32(acc)
+    assert np.array_equal(got.view(np.uint32), ref.view(np.uint32))
+    torch_merge = (torch.from_numpy(w) + torch.from_numpy(b.astype(np.float32)) @ torch.from_numpy(a.astype(np.float32))).numpy()
+    assert np.abs(got - torch_merge).max() <= 4 * np.finfo(np.float32).eps * np.abs(got).max()
+    with pytest.raises(TransportError, match="float16 values"):
+        transport.lora_merge(w, a.astype(np.float32) + np.float32(1e-4), b)
+    with pytest.raises(TransportError, match="do not fit"):
+        transport.lora_merge(w, a[:, :39], b)
+
+
+def test_a_merged_arm_travels_as_the_gguf_plus_its_adapter(tmp_path):
+    """The tiny ARM (tiny base + a random LoRA, merged by build.merged) is found as GGUF recipes
+    with a lora op on every projection; its weightless graph + rebuilt data computes what the
+    merged graph computes, exactly; a changed adapter byte fails the check."""
+    from genarm import build, export
+    gg = build.write_tiny_gguf(tmp_path / "tiny.gguf")
+    m = build.tiny_adapter_model(10, "lm")
+    adapter = tmp_path / "adapter.lora.bin"
+    build.write_adapter(m, adapter)
+    graph = tmp_path / "arm.onnx"
+    export.export_fp32(build.merged(m), graph)
+    out = tmp_path / "out"
+    layout = transport.write_transport(graph, gg, out, adapter=adapter, adapter_rank=build.TINY.lora_rank,
+                                       log=lambda *_: None)
+    assert layout["adapter"]["sha256"] == transport.sha256_file(adapter)
+    loras = [e for e in layout["tensors"] if any(o["op"] == "lora" for o in e["ops"])]
+    assert len(loras) == build.TINY.num_layers * len(transport.LORA_TARGETS)
+    for e in loras:  # the delta goes in the projection's frame: after rope_unpermute, before the transpose
+        assert [o["op"] for o in e["ops"]][-2:] in (["lora", "transpose"],) or e["ops"][-1]["op"] == "lora"
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = THREADS
+    feeds = {"input_ids": np.array([[1, 5, 9, 200]], np.int64), "attention_mask": np.ones((1, 4), np.int64),
+             "position_ids": np.arange(4)[None].astype(np.int64)}
+    for i in range(build.TINY.num_layers):
+        for kv in ("key", "value"):
+            feeds[f"past_key_values.{i}.{kv}"] = np.zeros((1, build.TINY.num_kv_heads, 0, build.TINY.head_dim), np.float32)
+    ref = ort.InferenceSession(str(graph), so, providers=["CPUExecutionProvider"]).run(["logits"], feeds)[0]
+    light = ort.InferenceSession(str(out / transport.GRAPH_NAME), so, providers=["CPUExecutionProvider"]).run(["logits"], feeds)[0]
+    assert np.array_equal(ref, light)
+    # the adapter is part of the recipe: another adapter byte, another model
+    bad = tmp_path / "bad.lora.bin"
+    blob = bytearray(adapter.read_bytes())
+    blob[len(blob) // 2] ^= 0x04
+    bad.write_bytes(bytes(blob))
+    layout_bad = {**layout, "adapter": {**layout["adapter"], "sha256": transport.sha256_file(bad)}}
+    with pytest.raises(TransportError, match="differs from the external data"):
+        transport.verify(layout_bad, gg, out / transport.DATA_NAME, adapter=bad)
+    with pytest.raises(TransportError, match="pass that file"):
+        transport.verify(layout, gg, out / transport.DATA_NAME)

@@ -112,7 +112,7 @@ function transposeRef(w: Uint32Array, R: number, C: number): Uint32Array {
 function applyRef(w: Uint32Array, shape: [number, number], ops: RecipeOp[]): Uint32Array {
   let [R, C] = shape;
   for (const op of ops) {
-    if (op.op === 'transpose') { w = transposeRef(w, R, C); [R, C] = [C, R]; } else w = ropeRef(w, R, C, op.heads);
+    if (op.op === 'transpose') { w = transposeRef(w, R, C); [R, C] = [C, R]; } else if (op.op === 'rope_unpermute') w = ropeRef(w, R, C, op.heads);
   }
   return w;
 }
@@ -310,3 +310,37 @@ describe.skipIf(!!why)('gguf-expand on the SmolLM2 GGUF', () => {
     }
   }, 600_000);
 });
+
+// ARMs and trajectory RMs travel as the base's GGUF plus their LoRA adapter: the layout's `lora`
+// ops merge the adapter while the blocks are expanded (addLora: transport.lora_merge's float64
+// arithmetic). The bytes must be the merged fp32 graph's, which build.py verified against the
+// graph itself and wrote to .cache/transport/<id>/ as the reference.
+const merged = m ? Object.values(m.models).filter((e) => e.transport?.adapter) : [];
+for (const suite of ['tiny', 'smollm2'] as const) {
+  const entries = merged.filter((e) => (suite === 'tiny') === !!e.tiny);
+  const mwhy = !m ? `no ${MODELS_DIR}/manifest.json` : !m.suites[suite] ? `no ${suite} suite in the manifest`
+    : entries.length === 0 ? `no ${suite} ARM or RM with a transport in the manifest (npm run models)`
+    : entries.map((e) => join('.cache/transport', e.id, 'model.onnx_data')).find((p) => !existsSync(p)) ?? '';
+  requireModels(`merged-LoRA expansion on the ${suite} suite`, mwhy ? `${mwhy}${mwhy.startsWith('.cache') ? ' is absent (npm run models writes it)' : ''}` : '');
+  describe.skipIf(!!mwhy)(`gguf-expand: ${suite} ARMs and RMs as GGUF + adapter`, () => {
+    it.each(entries.map((e) => [e.id, e] as const))('%s: expanded bytes equal the merged graph\'s external data', async (_id, e) => {
+      const t = e.transport!;
+      const layout = parseLayout(JSON.parse(readFileSync(join(MODELS_DIR, t.layout.path), 'utf8')));
+      expect(layout.adapter?.sha256).toBe(t.adapter!.sha256);
+      const loras = layout.tensors.filter((x) => x.ops.some((o) => o.op === 'lora'));
+      // every target projection of every layer the adapter trains carries a lora op
+      expect(loras.length).toBeGreaterThan(0);
+      const gg = readFileSync(join(MODELS_DIR, t.gguf.path));
+      const adapter = new Uint8Array(readFileSync(join(MODELS_DIR, t.adapter!.path)));
+      const t0 = performance.now();
+      const data = await expandGguf(new Uint8Array(gg.buffer, gg.byteOffset, gg.byteLength), layout, { adapter });
+      const ms = performance.now() - t0;
+      const got = createHash('sha256').update(data).digest('hex');
+      console.log(`[gguf-expand] ${e.id}: ${loras.length} merged projections, ${data.length} B in ${ms.toFixed(0)} ms`);
+      expect(got).toBe(layout.external_data.sha256);
+      expect(got).toBe(await sha256File(join('.cache/transport', e.id, layout.external_data.path)));
+      // without the adapter the merge cannot happen: refused, not silently the base
+      await expect(expandGguf(new Uint8Array(gg.buffer, gg.byteOffset, gg.byteLength), layout)).rejects.toThrow(/merges adapter\.lora\.bin/);
+    }, 300_000);
+  });
+}

@@ -85,6 +85,15 @@ for (const [suite, prompts] of [['tiny', ['Give me one tip for staying focused.'
       expect(viaGguf.path).toBe(path);
       // what the wire carries: a small fraction of the fp32 graph
       expect(t.graph.bytes + t.layout.bytes + t.gguf.bytes).toBeLessThan(fp32.bytes / 4);
+      if (path === 'separate') {
+        // each ARM is the base's GGUF (already here) plus its adapter: no ARM graph's weights travel
+        for (const id of Object.values(s.arms) as string[]) {
+          const at = m!.models[id].transport!;
+          expect(at.gguf.path).toBe(t.gguf.path);
+          expect(files).toEqual(expect.arrayContaining([at.graph.path, at.layout.path, at.adapter!.path]));
+          expect(files).not.toContain(m!.models[id].variants.fp32!.path);
+        }
+      }
     });
 
     it('logits equal the inline fp32 graph within 1e-5 (every prompt position, 6 greedy steps)', async () => {
@@ -92,7 +101,8 @@ for (const [suite, prompts] of [['tiny', ['Give me one tip for staying focused.'
       for (const prompt of prompts) {
         const ids = viaGguf.tokenizer.encodeChat(prompt);
         worst = Math.max(worst, await logitDiff(viaGguf, inline.base, viaGguf.base, ids, 6));
-        if (path === 'fused') worst = Math.max(worst, await logitDiff(viaGguf, inline.arms.helpfulness!, viaGguf.arms.helpfulness!, ids, 2));
+        // the ARMs: fused rows over the expanded base, or (separate) merged graphs rebuilt from GGUF + adapter
+        for (const o of viaGguf.objectives) worst = Math.max(worst, await logitDiff(viaGguf, inline.arms[o]!, viaGguf.arms[o]!, ids, 2));
       }
       console.log(`[transport] ${suite} ${path}: max |logit diff| vs inline fp32 = ${worst}`);
       expect(worst).toBeLessThanOrEqual(1e-5);
@@ -107,6 +117,45 @@ for (const [suite, prompts] of [['tiny', ['Give me one tip for staying focused.'
           expect(Math.abs(t.logprob_base - b.tokens[i].logprob_base)).toBeLessThan(1e-5);
           expect(Math.abs(t.rewards.helpfulness! - b.tokens[i].rewards.helpfulness!)).toBeLessThan(1e-5);
         });
+      }
+    }, 600_000);
+  });
+}
+
+// The trajectory RMs (ARGS, Best-of-N) travel as GGUF + adapter too: same rewards as their inline graphs.
+for (const suite of ['tiny', 'smollm2'] as const) {
+  const why = transportMissing(suite) || (Object.values(m?.suites[suite]?.rms ?? {}).some((id) => !m!.models[id as string].transport?.adapter)
+    ? `the ${suite} RMs have no transport in the manifest (npm run models)` : '');
+  requireModels(`RMs from the GGUF transport on the ${suite} suite`, why);
+  describe.skipIf(!!why)(`GGUF transport: ${suite} trajectory RMs`, () => {
+    it('rewards equal the inline RM graphs within 1e-5, from the GGUF + each RM\'s adapter', async () => {
+      const progress: LoadProgress[] = [];
+      const viaGguf = await loadNodeEngine({ suite, dtype: 'fp32', path: 'fused', loadRms: true, onProgress: (p) => progress.push(p) });
+      const inline = await loadNodeEngine({ suite, dtype: 'fp32', path: 'fused', loadRms: true, transport: false });
+      try {
+        const files = progress[progress.length - 1].files.map((f) => f.path);
+        const rms = Object.entries(m!.suites[suite].rms) as [string, string][];
+        expect(rms.length).toBe(2);
+        for (const [, id] of rms) {
+          const t = m!.models[id].transport!;
+          expect(files).toEqual(expect.arrayContaining([t.graph.path, t.layout.path, t.adapter!.path]));
+          expect(files).not.toContain(m!.models[id].variants.fp32!.path);
+        }
+        const ids = viaGguf.tokenizer.encodeChat('How do I keep basil alive on a windowsill?');
+        const viaRms = (viaGguf as unknown as { rms: Record<string, StepModel> }).rms;
+        const inRms = (inline as unknown as { rms: Record<string, StepModel> }).rms;
+        let worst = 0;
+        for (const [o] of rms) {
+          const ort = viaGguf.platform.ort;
+          const [a, b] = [await inRms[o].forward([ids], emptyCache(ort, inRms[o].arch), 'all'), await viaRms[o].forward([ids], emptyCache(ort, viaRms[o].arch), 'all')];
+          expect(a.rewards).not.toBeNull();
+          worst = Math.max(worst, maxAbsDiff(a.rewards!, b.rewards!));
+        }
+        console.log(`[transport] ${suite} RMs: max |reward diff| vs inline fp32 = ${worst}`);
+        expect(worst).toBeLessThanOrEqual(1e-5);
+      } finally {
+        await viaGguf.dispose();
+        await inline.dispose();
       }
     }, 600_000);
   });
