@@ -1,5 +1,5 @@
 // Loading SmolLM2 base + 2 ARMs (the fused fp32 graph) in Chromium on WASM, before and after the
-// GGUF transport (issue 15), in one run: the inline fp32 graph (LoadOptions.transport false)
+// GGUF transport (src/engine/transport.ts), in one run: the inline fp32 graph (LoadOptions.transport false)
 // against the weightless graph + the GGUF's blocks expanded in the worker (src/engine/transport.ts).
 //
 //   npx tsx bench/transport-load.ts      # needs npm run models (the smollm2 suite with its transport)
@@ -7,7 +7,8 @@
 // Per variant, in a fresh browser context (its own renderer process, worker, Cache Storage):
 // cold load (bytes of model files on the wire, time to ready, the renderer's peak RSS), one greedy
 // run (tokens compared between the variants), then a reload in the same context and a warm load
-// (bytes on the wire again: what Cache Storage kept). The static server sends files uncompressed
+// (bytes on the wire again: what Cache Storage kept), then the two trajectory RMs on top (the
+// whole suite's bytes: the RMs travel as adapters over the GGUF already cached). The static server sends files uncompressed
 // and with no-store (bytes = file bytes; vite preview would gzip the fp32 graph to ~60%).
 // Writes bench/results/transport-load.json.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ interface Variant {
   id: 'inline' | 'transport';
   cold: { model_bytes_on_wire: number; files: string[]; ready_ms: number; phases_ms: Record<string, number>; renderer_peak_rss_bytes: number | null };
   warm: { model_bytes_on_wire: number; ready_ms: number; files_from_cache: number; files: number };
+  /** then the trajectory RMs (ARGS, Best-of-N) in the same context: what they add on the wire */
+  rms: { model_bytes_on_wire: number; files: string[]; ready_ms: number };
   backend_reason: string;
   tokens: number[];
   ms_per_token: number;
@@ -74,11 +77,11 @@ async function main(): Promise<void> {
         await page.goto(`${url}/e2e/engine-harness.html`);
         await page.waitForFunction(() => !!(window as unknown as { harness?: unknown }).harness);
       };
-      const load = () => page.evaluate(async (req) => {
+      const load = (loadRms = false) => page.evaluate(async (req) => {
         const t0 = performance.now();
         const r = await (window as unknown as { harness: Harness }).harness.load(req);
         return { ms: performance.now() - t0, t0, reason: r.backend.reason, progress: r.progress };
-      }, { suite: SUITE, backend: 'wasm' as const, threads: THREADS, dtype: 'fp32' as const, path: 'fused' as const, baseUrl: '/bench-models/', transport: id === 'transport' });
+      }, { suite: SUITE, backend: 'wasm' as const, threads: THREADS, dtype: 'fp32' as const, path: 'fused' as const, baseUrl: '/bench-models/', transport: id === 'transport', loadRms });
       await open();
       net.reset();
       const cold = await load();
@@ -98,12 +101,22 @@ async function main(): Promise<void> {
       await open(); // a second visit: same context, Cache Storage kept
       const warm = await load();
       await new Promise((ok) => setTimeout(ok, 500));
-      const last = warm.progress.at(-1)!;
       console.log(`[transport-load] ${id} warm: ${(net.bytes() / MiB).toFixed(1)} MiB on the wire, ready in ${(warm.ms / 1000).toFixed(1)} s`);
+      const warmBytes = net.bytes();
+      const last = warm.progress.at(-1)!;
+      // the whole suite: the same load plus the two RMs (everything else is in Cache Storage now)
+      net.reset();
+      await open();
+      const rms = await load(true);
+      await new Promise((ok) => setTimeout(ok, 500));
+      const rmBytes = net.bytes();
+      const rmFiles = [...net.files];
+      console.log(`[transport-load] ${id} + RMs: ${(rmBytes / MiB).toFixed(1)} MiB more on the wire (${rmFiles.length} files), ready in ${(rms.ms / 1000).toFixed(1)} s`);
       variants.push({
         id,
         cold: { model_bytes_on_wire: coldBytes, files: coldFiles, ready_ms: cold.ms, phases_ms: phaseTimes(cold.progress, cold.t0), renderer_peak_rss_bytes: Math.max(0, ...peaks) || null },
-        warm: { model_bytes_on_wire: net.bytes(), ready_ms: warm.ms, files_from_cache: last.files.filter((f) => f.cached).length, files: last.files.length },
+        warm: { model_bytes_on_wire: warmBytes, ready_ms: warm.ms, files_from_cache: last.files.filter((f) => f.cached).length, files: last.files.length },
+        rms: { model_bytes_on_wire: rmBytes, files: rmFiles, ready_ms: rms.ms },
         backend_reason: cold.reason,
         tokens: gen.result.tokens.map((t) => t.id),
         ms_per_token: speeds[speeds.length >> 1],
@@ -125,6 +138,10 @@ async function main(): Promise<void> {
     same_tokens: JSON.stringify(a.tokens) === JSON.stringify(b.tokens),
     summary: {
       download_mib: { inline: +(a.cold.model_bytes_on_wire / MiB).toFixed(1), transport: +(b.cold.model_bytes_on_wire / MiB).toFixed(1) },
+      download_mib_whole_suite: {
+        inline: +((a.cold.model_bytes_on_wire + a.rms.model_bytes_on_wire) / MiB).toFixed(1),
+        transport: +((b.cold.model_bytes_on_wire + b.rms.model_bytes_on_wire) / MiB).toFixed(1),
+      },
       ready_s_cold: { inline: +(a.cold.ready_ms / 1000).toFixed(1), transport: +(b.cold.ready_ms / 1000).toFixed(1) },
       ready_s_warm: { inline: +(a.warm.ready_ms / 1000).toFixed(1), transport: +(b.warm.ready_ms / 1000).toFixed(1) },
       warm_download_mib: { inline: +(a.warm.model_bytes_on_wire / MiB).toFixed(1), transport: +(b.warm.model_bytes_on_wire / MiB).toFixed(1) },

@@ -1,7 +1,9 @@
-// Loading an fp32 graph from its GGUF transport (issue 15): the weightless graph, its layout and
+// Loading an fp32 graph from its GGUF transport: the weightless graph, its layout and
 // the GGUF's blocks come over the wire (~100 MB for SmolLM2 instead of 651 MB), and the fp32
 // weights are rebuilt here, exactly (gguf-expand.ts), into the buffer onnxruntime takes as
 // `externalData` at InferenceSession.create. No DOM: the worker and Node run it alike.
+// An ARM or trajectory RM is its base with a LoRA merged: it travels as the same GGUF plus its
+// 4.9 MB adapter file, merged here while the blocks are expanded (the layout's `lora` ops).
 //
 // One TransportLoader serves one Engine.load: every file comes through the caller's `fetchBytes`
 // (the platform's FileSource: size + sha256 checked, Cache Storage in the browser), the GGUF is

@@ -135,7 +135,7 @@ def test_manifest_sizes_and_hashes(real_manifest):
         assert e["id"] == mid and e["folder"] == mid + "/"
         assert set(e["variants"]) == set(VARIANTS), mid
         for f in e["files"] + list(e["variants"].values()) + ([e["adapter"]["file"]] if "adapter" in e else []):
-            # Node-only files (the q8 graphs) live in models-node/, beside public/ (issue 15)
+            # Node-only files (the q8 graphs) live in models-node/, beside public/
             assert f["path"].startswith(f"../../models-node/{mid}/" if f.get("node_only") else mid + "/"), f["path"]
             listed[f["path"]] = f
         assert e["variants"]["q8"].get("node_only") and not e["variants"]["fp32"].get("node_only"), mid
@@ -150,7 +150,7 @@ def test_manifest_sizes_and_hashes(real_manifest):
                 assert man["models"][mid]["role"] == role and man["models"][mid]["objective"] == obj
         for f in s.get("fused", {}).get("variants", {}).values():
             listed[f["path"]] = f
-        # the GGUF transport (issue 15): the base and the fused graph, one GGUF file for both
+        # the GGUF transport: the base and the fused graph, one GGUF file for both
         transports = [t for t in (man["models"][s["base"]].get("transport"), s.get("fused", {}).get("transport")) if t]
         assert transports, f"suite {_sid}: no GGUF transport for its base"
         assert len({t["gguf"]["path"] for t in transports}) == 1, "the base and the fused graph share one GGUF"
@@ -163,6 +163,27 @@ def test_manifest_sizes_and_hashes(real_manifest):
         if len(transports) == 2:  # canonical layout: one expansion serves both graphs
             shas = {json.loads((paths.MODELS / t["layout"]["path"]).read_text())["external_data"]["sha256"] for t in transports}
             assert len(shas) == 1
+        # every ARM and RM travels as the same GGUF plus its adapter (a merged graph's lora ops)
+        gguf = transports[0]["gguf"]["path"]
+        wire: dict[str, int] = {f["path"]: f["bytes"] for f in man["models"][s["base"]]["files"]
+                                if f["path"].rsplit("/", 1)[-1].startswith(("tokenizer", "chat_template"))}
+        for f in s.get("fused", {}).get("transport", {}).values():
+            wire[f["path"]] = f["bytes"]
+        for mid in [*s["arms"].values(), *s["rms"].values()]:
+            t = man["models"][mid].get("transport")
+            assert t and t["gguf"]["path"] == gguf and "adapter" in t, f"{mid}: no GGUF + adapter transport"
+            layout = json.loads((paths.MODELS / t["layout"]["path"]).read_text())
+            assert layout["adapter"]["sha256"] == t["adapter"]["sha256"] == man["models"][mid]["adapter"]["file"]["sha256"]
+            assert any(o["op"] == "lora" for e in layout["tensors"] for o in e["ops"]), mid
+            for f in t.values():
+                listed[f["path"]] = f
+            if mid in s["arms"].values():
+                wire[t["adapter"]["path"]] = t["adapter"]["bytes"]
+        base_arms = sum(wire.values())
+        for mid in s["rms"].values():
+            wire.update({f["path"]: f["bytes"] for f in man["models"][mid]["transport"].values()})
+        if _sid == "smollm2":  # the browser's WASM download: base + 2 ARMs (fused), then the whole suite
+            assert base_arms <= 112 * 2**20 and sum(wire.values()) <= 125 * 10**6, (base_arms, sum(wire.values()))
     assert man.get("default") in (None, *man["suites"])
     assert len(listed) >= 10
     for rel, f in listed.items():
