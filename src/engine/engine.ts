@@ -5,8 +5,9 @@ import type {
   BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ManifestFile, ModelEntry, Objective, TokenRecord,
 } from './types';
 import { CausalLM, type StepModel } from './causal-lm';
-import { adapterDims, adapterValueBytes, choosePath, FusedModel, parseAdapter, type InputShape, type PathChoice, type RowAdapter } from './fused';
-import { ProgressTracker } from './files';
+import { adapterDims, choosePath, FusedModel, type InputShape, type PathChoice, type RowAdapter } from './fused';
+import { ModelFileError, ProgressTracker } from './files';
+import { readPeftAdapter, readSafetensors, toRowAdapter, type AdapterBase } from './peft-adapter';
 import { TransportLoader, transportFiles } from './transport';
 import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
 import { UnsupportedGraphError, type Platform } from './platform';
@@ -451,21 +452,39 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
  * fetched and transposed into the graph's layout here, once per load. The adapter
  * input tensors are made through the platform (GPU buffers under WebGPU).
  */
+/**
+ * The fused graph's projection shapes: from its input shapes where the runtime reports them, else
+ * from the architecture with the MLP width read off an adapter's down_proj A [r, intermediate].
+ */
+function fusedDims(base: ModelEntry, rank: number, weights: Uint8Array, shapes?: readonly InputShape[]): ReturnType<typeof adapterDims> {
+  let arch = base.arch;
+  if (!arch.intermediate_size) {
+    const down = [...readSafetensors(weights)].find(([k]) => k.includes('.mlp.down_proj.lora_A'));
+    if (down) arch = { ...arch, intermediate_size: down[1].shape[1] };
+  }
+  const h = arch.hidden_size, kv = arch.num_kv_heads * arch.head_dim, q = arch.num_heads ? arch.num_heads * arch.head_dim : h;
+  const floatsPerRow = arch.num_layers * rank * (7 * h + 2 * q + 2 * kv + 3 * (arch.intermediate_size ?? 0));
+  return adapterDims(arch, rank, floatsPerRow, shapes);
+}
+
 async function loadFused(
   platform: Platform, lm: CausalLM, steering: ModelEntry[], fetchBytes: (f: ManifestFile) => Promise<Uint8Array>,
 ): Promise<FusedModel> {
   const [base, ...arms] = steering;
-  const rank = arms[0].adapter!.rank;
-  const bad = arms.find((a) => a.adapter!.rank !== rank);
-  if (bad) throw new Error(`fused graph: ARM ${bad.id} has rank ${bad.adapter!.rank}, ${arms[0].id} rank ${rank}`);
+  const rank = Math.max(...arms.map((a) => a.adapter!.rank));
   const shapes = (lm.session as unknown as { inputMetadata?: readonly InputShape[] }).inputMetadata;
   const adapters: (RowAdapter | null)[] = [null];
   let dims: ReturnType<typeof adapterDims> | null = null;
   for (const a of arms) {
-    const bytes = await fetchBytes(a.adapter!.file);
-    const dtype = a.adapter!.dtype ?? 'float32';
-    dims ??= adapterDims(base.arch, rank, bytes.length / adapterValueBytes(dtype), shapes);
-    adapters.push(parseAdapter(bytes, base.arch.num_layers, rank, dims, dtype));
+    // each ARM is a PEFT folder, read and checked as a user's own would be (peft-adapter.ts)
+    const [config, weights] = [await fetchBytes(a.adapter!.config), await fetchBytes(a.adapter!.file)];
+    dims ??= fusedDims(base, rank, weights, shapes);
+    const fit: AdapterBase = { name: base.id, layers: base.arch.num_layers, dims };
+    try {
+      adapters.push(toRowAdapter(readPeftAdapter(config, weights, fit), fit, rank));
+    } catch (e) {
+      throw new ModelFileError(`${a.adapter!.file.path}: ${(e as Error).message}`, a.adapter!.file.path);
+    }
   }
   const make = platform.residentTensor ?? (async (data: Float32Array, d: number[]) => new platform.ort.Tensor('float32', data, d));
   return new FusedModel(lm, steering, adapters, rank, dims!, make);

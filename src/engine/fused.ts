@@ -8,10 +8,10 @@
 //   lora.{l}.{t}.B  float32 [R, r, out_t]  (= (alpha/r) B^T)
 // One input per layer (not one [L, R, ...] tensor per target), so the graph reads each in
 // place: a stacked input cost a Split + Squeeze copy of every adapter on every step.
-// Adapter files hold, per layer and target, A [r, in] then B [out, r] (scale folded
-// into B), as float16 (half the download) or float32: they are widened and transposed
-// once per load into per-row arrays, and the input tensors for a set of rows are
-// assembled once and kept (on the GPU under WebGPU).
+// Each ARM is a PEFT adapter folder (peft-adapter.ts: A [r, in] and B [out, r] per layer and
+// target, float16, alpha/r applied here): widened, scaled and transposed once per load into
+// per-row arrays (toRowAdapter), and the input tensors for a set of rows are assembled once
+// and kept (on the GPU under WebGPU).
 import type { ModelArch, ModelEntry } from './types';
 import type { CausalLM, ForwardResult, StepModel } from './causal-lm';
 import type { KVCache } from './kv-cache';
@@ -86,13 +86,6 @@ export interface RowAdapter {
   B: Record<LoraTarget, Float32Array>;
 }
 
-export type AdapterDtype = 'float32' | 'float16';
-
-/** Bytes per stored value of an adapter file. */
-export function adapterValueBytes(dtype: AdapterDtype = 'float32'): number {
-  return dtype === 'float16' ? 2 : 4;
-}
-
 /** IEEE 754 half (as its 16 bits) to a JS number; Node 20 has no Float16Array. */
 export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
@@ -103,57 +96,6 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-function halvesOf(bytes: Uint8Array): Float32Array {
-  if (bytes.length % 2) throw new Error(`adapter file of ${bytes.length} bytes is not float16`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const out = new Float32Array(bytes.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = halfToFloat(dv.getUint16(2 * i, true));
-  return out;
-}
-
-function floatsOf(bytes: Uint8Array): Float32Array {
-  if (bytes.length % 4) throw new Error(`adapter file of ${bytes.length} bytes is not float32`);
-  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  if (le) {
-    const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-    return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.length / 4);
-  }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const out = new Float32Array(bytes.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(4 * i, true);
-  return out;
-}
-
-/** Widen and transpose an adapter file (A [r,in] then B [out,r] per layer and target) into the graph's layout. */
-export function parseAdapter(bytes: Uint8Array, layers: number, rank: number, dims: AdapterDims, dtype: AdapterDtype = 'float32'): RowAdapter {
-  const f = dtype === 'float16' ? halvesOf(bytes) : floatsOf(bytes);
-  const A = {} as RowAdapter['A'];
-  const B = {} as RowAdapter['B'];
-  for (const t of LORA_TARGETS) {
-    A[t] = new Float32Array(layers * dims[t].in * rank);
-    B[t] = new Float32Array(layers * rank * dims[t].out);
-  }
-  let pos = 0;
-  for (let l = 0; l < layers; l++) {
-    for (const t of LORA_TARGETS) {
-      const { in: nin, out: nout } = dims[t];
-      // A [r, in] -> A^T [in, r]
-      const a = A[t];
-      const ao = l * nin * rank;
-      for (let k = 0; k < rank; k++) for (let i = 0; i < nin; i++) a[ao + i * rank + k] = f[pos + k * nin + i];
-      pos += rank * nin;
-      // B [out, r] -> B^T [r, out]
-      const b = B[t];
-      const bo = l * rank * nout;
-      for (let o = 0; o < nout; o++) for (let k = 0; k < rank; k++) b[bo + k * nout + o] = f[pos + o * rank + k];
-      pos += nout * rank;
-    }
-  }
-  if (pos !== f.length) throw new Error(`adapter holds ${f.length} floats, its layout ${pos}`);
-  return { A, B };
-}
-
-/** Makes a graph input that stays where the session reads it (a GPU buffer under WebGPU). */
 export type TensorMaker = (data: Float32Array, dims: number[]) => Promise<Tensor>;
 
 /** Row sets whose adapter inputs are kept besides the pinned full set (a least-recently-used few). */

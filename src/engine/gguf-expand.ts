@@ -27,11 +27,12 @@ export const LAYOUT_VERSION = 1;
 
 export type SourceType = 'F32' | 'Q4_1' | 'Q8_0';
 /**
- * `lora`: add a LoRA delta read from the layout's adapter file, in the projection's own
- * [out, in] frame (after any rope_unpermute; only a transpose may follow it): A [rank, in] at
- * byte offset `a`, B [out, rank] (alpha/rank folded in) at `b`, both float16.
+ * `lora`: add scale * B A read from the layout's adapter file (a PEFT adapter_model.safetensors),
+ * in the projection's own [out, in] frame (after any rope_unpermute; only a transpose may follow
+ * it): A [rank, in] at byte offset `a`, B [out, rank] at `b`, both float16 as PEFT stores them;
+ * scale = lora_alpha / r.
  */
-export type RecipeOp = { op: 'transpose' } | { op: 'rope_unpermute'; heads: number } | { op: 'lora'; rank: number; a: number; b: number };
+export type RecipeOp = { op: 'transpose' } | { op: 'rope_unpermute'; heads: number } | { op: 'lora'; rank: number; a: number; b: number; scale: number };
 
 export interface FileRef {
   file: string;
@@ -146,7 +147,8 @@ export function parseLayout(json: unknown): TransportLayout {
       if (isObj(o) && o.op === 'lora') {
         const rank = uint(o.rank, `${w}.ops[${k}].rank`);
         if (rank === 0) fail(`${w}.ops[${k}].rank`, 'must be positive');
-        return { op: 'lora', rank, a: uint(o.a, `${w}.ops[${k}].a`), b: uint(o.b, `${w}.ops[${k}].b`) };
+        if (typeof o.scale !== 'number' || !Number.isFinite(o.scale)) fail(`${w}.ops[${k}].scale`, `expected a number, got ${JSON.stringify(o.scale)}`);
+        return { op: 'lora', rank, a: uint(o.a, `${w}.ops[${k}].a`), b: uint(o.b, `${w}.ops[${k}].b`), scale: o.scale };
       }
       return fail(`${w}.ops[${k}]`, `unknown op ${JSON.stringify(o)}`);
     });
@@ -361,14 +363,14 @@ function expandTensor(gg: Uint8Array, src: GgufTensor, e: LayoutTensor, out: Flo
 }
 
 /**
- * Add a LoRA delta to an expanded tensor, with transport.py's lora_merge arithmetic: A and B are
- * float16, so each product B[o,k] A[k,i] is exact in float64; per element W + p_0 + ... +
- * p_{rank-1} is summed in float64 in that order and rounded once to float32 (the Float32Array
- * store rounds to nearest, as numpy's astype does). No term is skipped, not even a zero one:
- * -0 + +0 is +0, and the bytes must be numpy's.
+ * Add scale * B A to an expanded tensor, with transport.py's lora_merge arithmetic: A and B are
+ * float16; per element, in float64, s_ok = B[o,k] * scale, then W + s_o0 A[0,i] + ... summed in
+ * that order, each step rounded as IEEE float64 does (as numpy does the same steps), and the
+ * result rounded once to float32 (the Float32Array store rounds to nearest, as numpy's astype).
+ * No term is skipped, not even a zero one: -0 + +0 is +0, and the bytes must be numpy's.
  * `transposed`: the tensor is stored [in, out] (a transpose followed the lora op).
  */
-function addLora(out: Float32Array, rows: number, cols: number, transposed: boolean, op: { rank: number; a: number; b: number }, adapter: Uint8Array, where: string): void {
+function addLora(out: Float32Array, rows: number, cols: number, transposed: boolean, op: { rank: number; a: number; b: number; scale: number }, adapter: Uint8Array, where: string): void {
   const r = op.rank;
   if (op.a + 2 * r * cols > adapter.length || op.b + 2 * rows * r > adapter.length) {
     throw new Error(`gguf-expand: ${where}: lora op reads past the adapter file (${adapter.length} B)`);
@@ -377,7 +379,7 @@ function addLora(out: Float32Array, rows: number, cols: number, transposed: bool
   const A = new Float64Array(r * cols);
   for (let j = 0; j < A.length; j++) A[j] = F16[dv.getUint16(op.a + 2 * j, true)];
   const B = new Float64Array(rows * r);
-  for (let j = 0; j < B.length; j++) B[j] = F16[dv.getUint16(op.b + 2 * j, true)];
+  for (let j = 0; j < B.length; j++) B[j] = F16[dv.getUint16(op.b + 2 * j, true)] * op.scale;
   const acc = new Float64Array(cols);
   for (let o = 0; o < rows; o++) {
     if (transposed) for (let i = 0; i < cols; i++) acc[i] = out[i * rows + o];

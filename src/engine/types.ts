@@ -32,24 +32,33 @@ export interface ModelArch {
   intermediate_size?: number;
 }
 
-/** LoRA adapter of a base model, for the fused path (fused.ts). */
+/**
+ * LoRA adapter of a base model, as a PEFT folder (adapter_config.json + adapter_model.safetensors,
+ * peft-adapter.ts): rows of the fused graph (fused.ts), or merged into the base's weights by the
+ * GGUF transport (transport.ts).
+ */
 export interface AdapterEntry {
   /** model id of the base this adapter was trained on */
   base: string;
+  /** the name its adapter_config.json gives that base (base_model_name_or_path) */
+  base_model?: string;
   rank: number;
   alpha: number;
-  /** raw little-endian tensors, layout described in the model pipeline's README */
+  format: 'peft';
+  /** adapter_config.json */
+  config: ManifestFile;
+  /** adapter_model.safetensors */
   file: ManifestFile;
-  /** how the values are stored (float32 when absent); the graph inputs are float32 either way */
+  /** how the values are stored */
   dtype?: 'float32' | 'float16';
-  /** the layout in words: per layer, per target, A [rank,in] then B [out,rank] (scale folded into B) */
-  layout?: string;
+  /** the layers it adapts (the others are the base's) */
+  layers?: number[];
 }
 
 /**
- * The GGUF transport of an fp32 graph (issue 15): the graph without its weights, the layout
- * saying how each weight is rebuilt from a GGUF tensor (gguf-expand.ts), and the GGUF itself (one
- * file shared by the base and the fused graph). The engine expands the GGUF's blocks into the
+ * The GGUF transport of an fp32 graph: the graph without its weights, the layout saying how each
+ * weight is rebuilt from a GGUF tensor (gguf-expand.ts), the GGUF itself (one file shared by every
+ * graph of a suite) and, for an ARM or RM, its PEFT adapter's weights, merged while expanding. The engine expands the GGUF's blocks into the
  * graph's external data once per load (transport.ts) instead of downloading the fp32 graph.
  */
 export interface TransportEntry {

@@ -23,6 +23,7 @@ import torch
 
 from . import export
 from .base import BASE_ID, BuildError, gguf_path, hf_folder, load_base, sha256_file
+from .peft_adapter import BASE_MODEL as BASE_MODEL_NAME
 from .model import LORA_TARGETS, Config, Llama, LoRALinear
 from .paths import ARTEFACTS, CACHE, MODELS, NODE_MODELS, ROOT
 
@@ -44,7 +45,7 @@ TINY_VERSION = 4  # bump when tiny_model()'s weights change (4: the base's weigh
 ADAPTER_DTYPE = "float16"
 # bump when merged()'s arithmetic changes (1: transport.lora_merge, float64 sums in a fixed order,
 # which src/engine/gguf-expand.ts repeats; RMs' LoRA rounded to float16 like the ARMs')
-MERGE_VERSION = 1
+MERGE_VERSION = 2  # 2: B unscaled as PEFT stores it, scale applied in float64
 
 TINY = Config(vocab_size=49152, hidden_size=64, intermediate_size=128, num_layers=2, num_heads=4,
               num_kv_heads=2, head_dim=16, lora_rank=8, lora_alpha=16.0)
@@ -162,9 +163,10 @@ def quantize_variants(model_id: str, fp32: Path, variants) -> None:
 
 
 def model_files(model_id: str, folder: Path, variants) -> list[dict]:
-    """The file entries of a model folder (its transport/ has its own stamp) and its Node-only variants."""
+    """The file entries of a model folder (its transport/ has its own stamp, its adapter/ is
+    listed by adapter_entry) and its Node-only variants."""
     files = [file_entry(p) for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "build.json"
-             and TRANSPORT_DIR not in p.relative_to(folder).parts]
+             and not {TRANSPORT_DIR, "adapter"} & set(p.relative_to(folder).parts) and not p.name.endswith(".lora.bin")]
     return files + [file_entry(variant_path(model_id, v)) for v in NODE_ONLY if v in variants]
 
 
@@ -285,14 +287,14 @@ def tiny_adapter_model(seed: int, head: str) -> Llama:
 
 
 def round_lora(m: Llama) -> Llama:
-    """Round each LoRA pair to the values its float16 adapter file holds (A, and B with the
-    alpha/rank scale folded in), so the merged graph, its GGUF transport (base blocks + adapter)
-    and the fused path compute the same model. ARMs and trajectory RMs alike."""
+    """Round each LoRA pair to the float16 values its PEFT adapter file holds (A and B as PEFT
+    stores them, alpha/r applied at run time), so the merged graph, its GGUF transport (base
+    blocks + adapter) and the fused path compute the same model. ARMs and trajectory RMs alike."""
     with torch.no_grad():
         for mod in m.modules():
             if isinstance(mod, LoRALinear) and mod.rank > 0:
                 mod.lora_A.copy_(mod.lora_A.half().float())
-                mod.lora_B.copy_((mod.lora_B * mod.scale).half().float() / mod.scale)
+                mod.lora_B.copy_(mod.lora_B.half().float())
     return m
 
 
@@ -308,17 +310,17 @@ def trained_model(name: str, head: str) -> Llama:
 
 
 def merged(m: Llama) -> Llama:
-    """The LoRA merged into the weights with transport.lora_merge's arithmetic (float16 A and
-    alpha/rank-scaled B, float64 sums in a fixed order, one rounding), which the engine repeats
-    bit for bit when it rebuilds a merged graph from the GGUF and the adapter file
+    """The LoRA merged into the weights with transport.lora_merge's arithmetic (float16 A and B,
+    PEFT's alpha/r, float64 in a fixed order, one rounding), which the engine repeats bit for bit
+    when it rebuilds a merged graph from the GGUF and the PEFT adapter file
     (src/engine/gguf-expand.ts). Call on a round_lora'd model (trained_model does)."""
     from .transport import lora_merge
     with torch.no_grad():
         for mod in m.modules():
             if isinstance(mod, LoRALinear) and mod.rank > 0:
                 a = mod.lora_A.detach().float().numpy().astype(np.float16)
-                b = (mod.lora_B.detach().float() * mod.scale).numpy().astype(np.float16)  # as write_adapter
-                mod.weight.copy_(torch.from_numpy(lora_merge(mod.weight.detach().float().numpy(), a, b)))
+                b = mod.lora_B.detach().float().numpy().astype(np.float16)  # as the PEFT file stores them
+                mod.weight.copy_(torch.from_numpy(lora_merge(mod.weight.detach().float().numpy(), a, b, mod.scale)))
                 mod.lora_B.zero_()
                 mod.rank = 0  # forward skips the (now zero) branch: the exported graph is the base's shape
     return m
@@ -366,7 +368,7 @@ def build_transport(model_id: str, fp32: dict, gguf_src: Path | None, gguf_entry
     gguf_name = gguf_src.name if gguf_src is not None else f"{model_id}.gguf"
     stamp = {"fp32": fp32["sha256"], "transport": hashlib.sha256(Path(transport.__file__).read_bytes()).hexdigest()[:16],
              "gguf": gguf_entry["sha256"] if gguf_entry else (sha256_file(gguf_src) if gguf_src else f"tiny{TINY_VERSION}"),
-             "adapter": adapter["file"]["sha256"] if adapter else None}
+             "adapter": [adapter["file"]["sha256"], adapter["config"]["sha256"]] if adapter else None}
     if not up_to_date(folder, stamp):
         t0 = time.time()
         folder.mkdir(parents=True, exist_ok=True)
@@ -384,7 +386,8 @@ def build_transport(model_id: str, fp32: dict, gguf_src: Path | None, gguf_entry
         print(f"[build] {model_id}: transport (weightless graph + layout over {gguf.name}) ...", flush=True)
         transport.write_transport(MODELS / fp32["path"], gguf, folder, data_dir=CACHE / "transport" / model_id,
                                   adapter=MODELS / adapter["file"]["path"] if adapter else None,
-                                  adapter_rank=adapter["rank"] if adapter else 0, log=lambda m: print(m, flush=True))
+                                  adapter_config=json.loads((MODELS / adapter["config"]["path"]).read_text()) if adapter else None,
+                                  log=lambda m: print(m, flush=True))
         files = [file_entry(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name != "build.json"]
         (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files, "seconds": round(time.time() - t0, 1),
                                                        "verified_mtime_ns": {f["path"]: (MODELS / f["path"]).stat().st_mtime_ns
@@ -424,13 +427,18 @@ def entry(model_id: str, role: str, label: str, cfg: Config, tokenizer: str, obj
     return e
 
 
-def adapter_entry(model_id: str, base_id: str, m: Llama) -> dict:
-    path = MODELS / model_id / "adapter.lora.bin"
-    info = write_adapter(m, path)
-    return {"base": base_id, "rank": info["rank"], "alpha": info["alpha"], "file": file_entry(path),
-            "dtype": ADAPTER_DTYPE,
-            "layout": "per layer, per target in " + ",".join(LORA_TARGETS) +
-                      ": A[rank,in] then B[out,rank] (alpha/rank folded into B), float16 LE"}
+def adapter_entry(model_id: str, base_id: str, m: Llama, head: str = "lm") -> dict:
+    """An ARM's or RM's LoRA as a PEFT folder (MODELS/<id>/adapter/: adapter_config.json +
+    adapter_model.safetensors, float16, only the layers it trains): what the browser downloads
+    for the fused path (graph inputs) and the GGUF transport (merged while expanding)."""
+    from .peft_adapter import CONFIG, WEIGHTS, write_peft
+    folder = MODELS / model_id / "adapter"
+    (MODELS / model_id / "adapter.lora.bin").unlink(missing_ok=True)  # the raw layout it replaced
+    base_name = BASE_MODEL_NAME if base_id == BASE_ID else base_id
+    cfg = write_peft(m, folder, base_model=base_name, task_type="CAUSAL_LM" if head == "lm" else "FEATURE_EXTRACTION")
+    return {"base": base_id, "base_model": base_name, "rank": cfg["r"], "alpha": cfg["lora_alpha"], "format": "peft",
+            "config": file_entry(folder / CONFIG), "file": file_entry(folder / WEIGHTS), "dtype": ADAPTER_DTYPE,
+            "layers": cfg["layers_to_transform"]}
 
 
 def build_fused(suite: dict, base_id: str, make_base, stamp: dict) -> dict:
@@ -478,7 +486,7 @@ def build_all(tiny_only: bool = False) -> dict:
         build_model(rm_id, lambda s=20 + i: merged(tiny_adapter_model(s, "rm")), {"code": ch, "seed": 20 + i, "tiny": TINY_VERSION,
                                                                                "merge": MERGE_VERSION}, False)
         models[rm_id] = entry(rm_id, "rm", f"Tiny {obj} reward model", Config(**{**TINY.to_dict(), "head": "rm"}),
-                              TINY_BASE, obj, tiny=True, adapter=adapter_entry(rm_id, TINY_BASE, tiny_adapter_model(20 + i, "rm")))
+                              TINY_BASE, obj, tiny=True, adapter=adapter_entry(rm_id, TINY_BASE, tiny_adapter_model(20 + i, "rm"), "rm"))
         for mid in (arm_id, rm_id):
             models[mid]["transport"] = build_transport(mid, fp32_entry(mid), None, adapter=models[mid]["adapter"],
                                                        gguf_entry=models[TINY_BASE]["transport"]["gguf"])
@@ -508,7 +516,7 @@ def build_all(tiny_only: bool = False) -> dict:
                 stamp.update(lora_dtype=ADAPTER_DTYPE, merge=MERGE_VERSION)
                 build_model(name, lambda n=name, h=head: merged(trained_model(n, h)), stamp, with_tokenizer=False)
                 cfg = Config(**{**base_cfg.to_dict(), "head": head})
-                adapter = adapter_entry(name, BASE_ID, trained_model(name, head))
+                adapter = adapter_entry(name, BASE_ID, trained_model(name, head), head)
                 models[name] = entry(name, kind, f"{obj.capitalize()} {'ARM' if kind == 'arm' else 'reward model'}",
                                      cfg, BASE_ID, obj, adapter=adapter)
                 models[name]["transport"] = build_transport(name, fp32_entry(name), None, adapter=adapter,

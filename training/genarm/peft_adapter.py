@@ -45,9 +45,11 @@ def lora_linears(m: Llama):
                 yield i, part, t, lin
 
 
-def to_peft(m: Llama, dtype: torch.dtype = torch.float16) -> tuple[dict, dict[str, torch.Tensor]]:
+def to_peft(m: Llama, dtype: torch.dtype = torch.float16, base_model: str = BASE_MODEL,
+            task_type: str = "CAUSAL_LM") -> tuple[dict, dict[str, torch.Tensor]]:
     """-> (adapter_config, tensors) for the LoRA of an ARM (layers whose B is all zero are left out:
-    the CPU recipe adapts only the top layers)."""
+    the CPU recipe adapts only the top layers). A trajectory RM's LoRA is written the same way
+    with task_type FEATURE_EXTRACTION: its scalar head is not a LoRA and stays in its graph."""
     tensors, layers, targets = {}, set(), set()
     for i, part, t, lin in lora_linears(m):
         if not lin.lora_B.detach().any():
@@ -60,7 +62,7 @@ def to_peft(m: Llama, dtype: torch.dtype = torch.float16) -> tuple[dict, dict[st
     if not tensors:
         raise AdapterError("the model has no trained LoRA weights")
     cfg = {
-        "peft_type": "LORA", "task_type": "CAUSAL_LM", "base_model_name_or_path": BASE_MODEL,
+        "peft_type": "LORA", "task_type": task_type, "base_model_name_or_path": base_model,
         "r": m.cfg.lora_rank, "lora_alpha": m.cfg.lora_alpha, "lora_dropout": m.cfg.lora_dropout,
         "target_modules": sorted(targets), "layers_to_transform": sorted(layers), "bias": "none",
         "fan_in_fan_out": False, "use_rslora": False, "use_dora": False, "inference_mode": True,
@@ -69,9 +71,10 @@ def to_peft(m: Llama, dtype: torch.dtype = torch.float16) -> tuple[dict, dict[st
     return cfg, tensors
 
 
-def write_peft(m: Llama, folder: Path, dtype: torch.dtype = torch.float16) -> dict:
+def write_peft(m: Llama, folder: Path, dtype: torch.dtype = torch.float16, base_model: str = BASE_MODEL,
+               task_type: str = "CAUSAL_LM") -> dict:
     from safetensors.torch import save_file
-    cfg, tensors = to_peft(m, dtype)
+    cfg, tensors = to_peft(m, dtype, base_model, task_type)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / CONFIG).write_text(json.dumps(cfg, indent=2) + "\n")
     save_file(tensors, folder / WEIGHTS, metadata={"format": "pt"})

@@ -83,24 +83,27 @@ class OpJson(TypedDict, total=False):
     rank: int
     a: int
     b: int
+    scale: float
 
 
 @dataclass(frozen=True)
 class Op:
     """One step applied to a 2-D tensor: `transpose`, `rope_unpermute` with `heads`, or `lora`:
-    add a LoRA delta read from the layout's adapter file (A [rank, cols] at byte offset `a`,
-    B [rows, rank] with alpha/rank folded in at byte offset `b`, both float16; lora_merge)."""
+    add scale * B A read from the layout's adapter file, a PEFT adapter_model.safetensors
+    (A [rank, cols] at byte offset `a`, B [rows, rank] at byte offset `b`, both float16 as
+    stored; scale = lora_alpha / r; lora_merge)."""
     op: Literal["transpose", "rope_unpermute", "lora"]
     heads: int = 0
     rank: int = 0
     a: int = 0
     b: int = 0
+    scale: float = 0.0
 
     def to_json(self) -> OpJson:
         if self.op == "transpose":
             return {"op": "transpose"}
         if self.op == "lora":
-            return {"op": "lora", "rank": self.rank, "a": self.a, "b": self.b}
+            return {"op": "lora", "rank": self.rank, "a": self.a, "b": self.b, "scale": self.scale}
         return {"op": "rope_unpermute", "heads": self.heads}
 
     @staticmethod
@@ -110,8 +113,8 @@ class Op:
         if d.get("op") == "rope_unpermute" and isinstance(d.get("heads"), int) and d["heads"] > 0:
             return Op("rope_unpermute", d["heads"])
         if d.get("op") == "lora" and all(isinstance(d.get(k), int) and d[k] >= 0 for k in ("rank", "a", "b")) \
-                and d["rank"] > 0:
-            return Op("lora", rank=d["rank"], a=d["a"], b=d["b"])
+                and d["rank"] > 0 and isinstance(d.get("scale"), (int, float)):
+            return Op("lora", rank=d["rank"], a=d["a"], b=d["b"], scale=float(d["scale"]))
         raise TransportError(f"unknown op in layout: {d!r}")
 
 
@@ -134,13 +137,15 @@ def rope_unpermute(w: np.ndarray, heads: int) -> np.ndarray:
     return w.reshape(heads, dim, 2, *w.shape[1:]).swapaxes(2, 1).reshape(w.shape)
 
 
-def lora_merge(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """W + B A as float32, with one arithmetic that numpy, torch and JavaScript all reproduce
-    bit for bit (src/engine/gguf-expand.ts does the same): A [rank, cols] and B [rows, rank]
-    (alpha/rank folded in) are float16 values, so every product B[o,k] A[k,i] is exact in
-    float64 (11 x 11 significand bits); per element the sum W + p_0 + ... + p_{rank-1} is
-    taken in float64 in that order and rounded once to float32. (A BLAS matmul would sum in
-    an order of its own choosing.)"""
+def lora_merge(w: np.ndarray, a: np.ndarray, b: np.ndarray, scale: float) -> np.ndarray:
+    """W + scale * B A as float32, with one arithmetic that numpy, torch and JavaScript all
+    reproduce bit for bit (src/engine/gguf-expand.ts addLora does the same): A [rank, cols] and
+    B [rows, rank] are float16 values as a PEFT adapter file stores them and scale is PEFT's
+    lora_alpha / r; per element, in float64, s_ok = B[o,k] * scale, then
+    W + s_o0 A[0,i] + ... + s_o(rank-1) A[rank-1,i], each product and sum rounded as IEEE float64
+    does in that order, and the result rounded once to float32. (A BLAS matmul would sum in an
+    order of its own choosing; with scale a power of two, as alpha 16 / r 8, every product is
+    even exact.)"""
     rows, cols = w.shape
     rank = a.shape[0]
     if a.shape != (rank, cols) or b.shape != (rows, rank):
@@ -148,9 +153,10 @@ def lora_merge(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a64, b64 = a.astype(np.float16).astype(np.float64), b.astype(np.float16).astype(np.float64)
     if not (np.array_equal(a64, a.astype(np.float64)) and np.array_equal(b64, b.astype(np.float64))):
         raise TransportError("lora: A and B must hold float16 values (the adapter file's)")
+    bs = b64 * float(scale)
     acc = w.astype(np.float64)
     for k in range(rank):
-        acc += np.outer(b64[:, k], a64[k])
+        acc += np.outer(bs[:, k], a64[k])
     return acc.astype(np.float32)
 
 
@@ -171,7 +177,7 @@ def apply_ops(w: np.ndarray, ops: Iterable[Op], adapter: np.ndarray | None = Non
         if op.op == "lora":
             if adapter is None:
                 raise TransportError("a lora op needs the layout's adapter file")
-            w = lora_merge(np.ascontiguousarray(w, dtype=np.float32), *adapter_pair(adapter, op, *w.shape))
+            w = lora_merge(np.ascontiguousarray(w, dtype=np.float32), *adapter_pair(adapter, op, *w.shape), op.scale)
         else:
             w = w.T if op.op == "transpose" else rope_unpermute(w, op.heads)
     return np.ascontiguousarray(w, dtype=np.float32)
@@ -261,31 +267,32 @@ GGUF_TARGETS = {"attn_q": "q_proj", "attn_k": "k_proj", "attn_v": "v_proj", "att
 LORA_TARGETS = tuple(GGUF_TARGETS.values())
 
 
-def adapter_ops(src: GgufSource, rank: int, adapter_bytes: int) -> dict[str, Op]:
-    """The lora op of each target projection's GGUF tensor, at its place in an adapter file laid
-    out as build.write_adapter writes it: per layer, per target in LORA_TARGETS order, A [rank,
-    in] then B [out, rank] (alpha/rank folded in), float16 little-endian."""
-    by_target: dict[tuple[int, str], str] = {}
-    for name in src.tensors:
-        parts = name.split(".")
-        if len(parts) == 4 and parts[0] == "blk" and parts[2] in GGUF_TARGETS and parts[3] == "weight":
-            by_target[(int(parts[1]), GGUF_TARGETS[parts[2]])] = name
-    layers = 1 + max((layer for layer, _ in by_target), default=-1)
+def adapter_ops(src: GgufSource, adapter: np.ndarray, config: dict) -> dict[str, Op]:
+    """The lora op of each target projection's GGUF tensor that a PEFT adapter trains: its
+    adapter_model.safetensors bytes (`adapter`) hold, per layer and projection, lora_A [r, in] and
+    lora_B [out, r] as float16 (peft_adapter.to_peft); the ops point at those bytes, with PEFT's
+    scale lora_alpha / r. Projections the adapter leaves out keep their plain recipes."""
+    from .peft_adapter import KEY
+    n = int.from_bytes(adapter[:8].tobytes(), "little")
+    header = json.loads(adapter[8:8 + n].tobytes())
+    r, alpha = int(config["r"]), float(config["lora_alpha"])
+    pairs: dict[tuple[int, str], dict[str, int]] = {}
+    for key, t in header.items():
+        if key == "__metadata__":
+            continue
+        k = KEY.match(key.replace(".default.", "."))
+        if not k:
+            raise TransportError(f"adapter tensor {key!r} is not a LoRA matrix of a Llama projection")
+        if t["dtype"] != "F16":
+            raise TransportError(f"adapter tensor {key!r} is {t['dtype']}: the transport merges float16 adapters")
+        pairs.setdefault((int(k.group(1)), k.group(3)), {})[k.group(4)] = 8 + n + int(t["data_offsets"][0])
+    by_target = {v: k for k, v in GGUF_TARGETS.items()}
     ops: dict[str, Op] = {}
-    pos = 0
-    for layer in range(layers):
-        for t in LORA_TARGETS:
-            name = by_target.get((layer, t))
-            if name is None:
-                raise TransportError(f"{src.path.name}: no GGUF tensor for layer {layer} {t}")
-            rows, cols = src.shape(name)
-            a = pos
-            pos += rank * cols * 2
-            ops[name] = Op("lora", rank=rank, a=a, b=pos)
-            pos += rows * rank * 2
-    if pos != adapter_bytes:
-        raise TransportError(f"adapter of {adapter_bytes} B does not fit {layers} layers of rank {rank} over "
-                             f"{src.path.name} (expected {pos} B)")
+    for (layer, target), ab in sorted(pairs.items()):
+        name = f"blk.{layer}.{by_target[target]}.weight"
+        if name not in src.tensors or set(ab) != {"A", "B"}:
+            raise TransportError(f"adapter layer {layer} {target}: no GGUF tensor {name}, or not an A/B pair")
+        ops[name] = Op("lora", rank=r, a=ab["A"], b=ab["B"], scale=alpha / r)
     return ops
 
 
@@ -365,7 +372,7 @@ def _atomic_write(path: Path, chunks: Iterable[bytes | memoryview]) -> None:
 
 
 def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes: int = DEFAULT_MAX_INLINE_BYTES,
-                    data_dir: Path | None = None, adapter: Path | None = None, adapter_rank: int = 0,
+                    data_dir: Path | None = None, adapter: Path | None = None, adapter_config: dict | None = None,
                     log=print) -> dict:
     """Write out_dir/{model.onnx (weightless), model.layout.json} and data_dir/model.onnx_data
     (default: out_dir; the reference the browser rebuilds, never served); returns the layout.
@@ -377,10 +384,10 @@ def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes:
     fused base + ARMs graph) then get the same external data, byte for byte and by sha256, and
     the engine expands the GGUF once for both (src/engine/transport.ts).
 
-    With `adapter` (an adapter file as build.write_adapter writes it, of rank `adapter_rank`) the
-    graph may be a merged LoRA fine-tune of the GGUF's model (an ARM or a trajectory RM, merged
-    with lora_merge): its projections get a `lora` op and the layout names the adapter, which
-    then travels instead of the merged weights."""
+    With `adapter` (a PEFT adapter_model.safetensors, `adapter_config` its adapter_config.json)
+    the graph may be a merged LoRA fine-tune of the GGUF's model (an ARM or a trajectory RM,
+    merged with lora_merge): its projections get a `lora` op and the layout names the adapter,
+    which then travels instead of the merged weights."""
     import onnx
     from onnx import TensorProto
     from onnx.external_data_helper import set_external_data
@@ -392,7 +399,7 @@ def write_transport(graph: Path, gguf: Path, out_dir: Path, *, max_inline_bytes:
     source_graph = _file_json(graph)
     model = onnx.load(str(graph))
     adapter_blob = np.fromfile(adapter, dtype=np.uint8) if adapter is not None else None
-    lora = adapter_ops(src, adapter_rank, adapter_blob.size) if adapter_blob is not None else None
+    lora = adapter_ops(src, adapter_blob, adapter_config) if adapter_blob is not None else None
     recipes = discover(model, src, log=log, adapter=adapter_blob, lora=lora)
 
     inline_big = [(t.name, len(_raw_bytes(t))) for t in model.graph.initializer

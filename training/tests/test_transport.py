@@ -220,37 +220,38 @@ def test_lora_merge_is_a_fixed_order_float64_sum():
     w = rng.normal(size=(24, 40)).astype(np.float32)
     a = rng.normal(size=(8, 40)).astype(np.float16)
     b = (rng.normal(size=(24, 8)) * 0.05).astype(np.float16)
-    got = transport.lora_merge(w, a, b)
-    ref = np.empty_like(w)
-    for o in range(24):
-        for i in range(40):
-            acc = float(w[o, i])
-            for k in range(8):
-                acc += float(b[o, k]) * float(a[k, i])  # Python floats are float64
-            ref[o, i] = np.float32(acc)
-    assert np.array_equal(got.view(np.uint32), ref.view(np.uint32))
-    torch_merge = (torch.from_numpy(w) + torch.from_numpy(b.astype(np.float32)) @ torch.from_numpy(a.astype(np.float32))).numpy()
-    assert np.abs(got - torch_merge).max() <= 4 * np.finfo(np.float32).eps * np.abs(got).max()
+    for scale in (2.0, 16 / 6):  # PEFT's alpha / r: a power of two (ours), and one that is not
+        got = transport.lora_merge(w, a, b, scale)
+        ref = np.empty_like(w)
+        for o in range(24):
+            for i in range(40):
+                acc = float(w[o, i])
+                for k in range(8):
+                    acc += (float(b[o, k]) * scale) * float(a[k, i])  # Python floats are float64
+                ref[o, i] = np.float32(acc)
+        assert np.array_equal(got.view(np.uint32), ref.view(np.uint32))
+        torch_merge = (torch.from_numpy(w) + scale * torch.from_numpy(b.astype(np.float32)) @ torch.from_numpy(a.astype(np.float32))).numpy()
+        assert np.abs(got - torch_merge).max() <= 4 * np.finfo(np.float32).eps * np.abs(got).max()
     with pytest.raises(TransportError, match="float16 values"):
-        transport.lora_merge(w, a.astype(np.float32) + np.float32(1e-4), b)
+        transport.lora_merge(w, a.astype(np.float32) + np.float32(1e-4), b, 2.0)
     with pytest.raises(TransportError, match="do not fit"):
-        transport.lora_merge(w, a[:, :39], b)
+        transport.lora_merge(w, a[:, :39], b, 2.0)
 
 
 def test_a_merged_arm_travels_as_the_gguf_plus_its_adapter(tmp_path):
     """The tiny ARM (tiny base + a random LoRA, merged by build.merged) is found as GGUF recipes
-    with a lora op on every projection; its weightless graph + rebuilt data computes what the
-    merged graph computes, exactly; a changed adapter byte fails the check."""
-    from genarm import build, export
+    with a lora op on every projection, pointing into its PEFT adapter_model.safetensors; its
+    weightless graph + rebuilt data computes what the merged graph computes, exactly; a changed
+    adapter byte fails the check."""
+    from genarm import build, export, peft_adapter
     gg = build.write_tiny_gguf(tmp_path / "tiny.gguf")
     m = build.tiny_adapter_model(10, "lm")
-    adapter = tmp_path / "adapter.lora.bin"
-    build.write_adapter(m, adapter)
+    cfg = peft_adapter.write_peft(m, tmp_path / "peft", base_model="tiny-base")
+    adapter = tmp_path / "peft" / peft_adapter.WEIGHTS
     graph = tmp_path / "arm.onnx"
     export.export_fp32(build.merged(m), graph)
     out = tmp_path / "out"
-    layout = transport.write_transport(graph, gg, out, adapter=adapter, adapter_rank=build.TINY.lora_rank,
-                                       log=lambda *_: None)
+    layout = transport.write_transport(graph, gg, out, adapter=adapter, adapter_config=cfg, log=lambda *_: None)
     assert layout["adapter"]["sha256"] == transport.sha256_file(adapter)
     loras = [e for e in layout["tensors"] if any(o["op"] == "lora" for o in e["ops"])]
     assert len(loras) == build.TINY.num_layers * len(transport.LORA_TARGETS)

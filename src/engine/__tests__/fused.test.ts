@@ -1,5 +1,5 @@
 // The fused path (src/engine/fused.ts): base and ARMs as rows of one batched graph must give the
-// same per-token records and seeded outputs as the separate graphs. Adapter parsing
+// same per-token records and seeded outputs as the separate graphs. Adapter shapes
 // and the path choice are checked on synthetic data; the engines on the tiny suite
 // (fp32: the fused graph computes W x + B A x where the separate ARM has the merged
 // W' = W + B A, equal up to float summation order), and on SmolLM2 when built.
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateSettings, GenerationResult, ModelEntry } from '../types';
 import type { Engine } from '../engine';
 import { loadNodeEngine } from '../node';
-import { adapterDims, choosePath, halfToFloat, LORA_TARGETS, parseAdapter, type AdapterDims } from '../fused';
+import { adapterDims, choosePath, halfToFloat, LORA_TARGETS, type AdapterDims } from '../fused';
 import { manifest, MODELS_DIR, requireModels, suiteMissing } from './helpers';
 
 const ARCH = { num_layers: 2, num_kv_heads: 1, head_dim: 2, hidden_size: 4, vocab_size: 10, max_position: 64, eos_token_ids: [0] };
@@ -32,26 +32,6 @@ describe('adapter layout', () => {
     expect(() => adapterDims(ARCH, 4, 2 * perLayer, shapes)).toThrow(/rank/);
   });
 
-  it('transposes A [r,in] and B [out,r] into A^T [L,in,r] and B^T [L,r,out]', () => {
-    const floats = new Float32Array(2 * perLayer).map((_, i) => i);
-    const ad = parseAdapter(new Uint8Array(floats.buffer), 2, rank, dims);
-    // walk the file layout and compare every element
-    let pos = 0;
-    for (let l = 0; l < 2; l++) {
-      for (const t of LORA_TARGETS) {
-        const { in: nin, out: nout } = dims[t];
-        for (let k = 0; k < rank; k++) for (let i = 0; i < nin; i++) expect(ad.A[t][l * nin * rank + i * rank + k]).toBe(floats[pos + k * nin + i]);
-        pos += rank * nin;
-        for (let o = 0; o < nout; o++) for (let k = 0; k < rank; k++) expect(ad.B[t][l * rank * nout + k * nout + o]).toBe(floats[pos + o * rank + k]);
-        pos += nout * rank;
-      }
-    }
-    // an unaligned view of the same bytes parses the same
-    const shifted = new Uint8Array(floats.byteLength + 1);
-    shifted.set(new Uint8Array(floats.buffer), 1);
-    expect(parseAdapter(shifted.subarray(1), 2, rank, dims).B.down_proj).toEqual(ad.B.down_proj);
-  });
-
   it('decodes IEEE half floats (normal, subnormal, signed zero, inf, NaN)', () => {
     expect(halfToFloat(0x3c00)).toBe(1);
     expect(halfToFloat(0xc000)).toBe(-2);
@@ -64,33 +44,17 @@ describe('adapter layout', () => {
     expect(halfToFloat(0xfc00)).toBe(-Infinity);
     expect(halfToFloat(0x7e00)).toBeNaN();
   });
-
-  it('reads a float16 adapter file into the same layout as float32', () => {
-    // small integers and halves are exact in float16
-    const floats = new Float32Array(2 * perLayer).map((_, i) => ((i % 2048) - 1024) / 2);
-    const halves = new Uint16Array(floats.length);
-    for (let i = 0; i < floats.length; i++) {
-      // encode exactly-representable values: sign, exponent, 10-bit fraction
-      const v = floats[i];
-      if (v === 0) continue;
-      const a = Math.abs(v);
-      const e = Math.floor(Math.log2(a));
-      halves[i] = (v < 0 ? 0x8000 : 0) | ((e + 15) << 10) | Math.round((a / 2 ** e - 1) * 1024);
-    }
-    const from16 = parseAdapter(new Uint8Array(halves.buffer), 2, rank, dims, 'float16');
-    const from32 = parseAdapter(new Uint8Array(floats.buffer), 2, rank, dims);
-    for (const t of LORA_TARGETS) {
-      expect(from16.A[t]).toEqual(from32.A[t]);
-      expect(from16.B[t]).toEqual(from32.B[t]);
-    }
-    expect(() => parseAdapter(new Uint8Array(halves.buffer).subarray(1), 2, rank, dims, 'float16')).toThrow(/float16/);
-  });
 });
 
 describe('path choice', () => {
   const entry = (id: string, adapterOf?: string): ModelEntry => ({
     id, role: adapterOf ? 'arm' : 'base', label: id, tokenizer: 'b', folder: `${id}/`, arch: ARCH, files: [], variants: {},
-    ...(adapterOf ? { adapter: { base: adapterOf, rank: 8, alpha: 16, file: { path: `${id}/a.bin`, bytes: 4, sha256: '' } } } : {}),
+    ...(adapterOf ? {
+      adapter: {
+        base: adapterOf, rank: 8, alpha: 16, format: 'peft' as const, config: { path: `${id}/adapter/adapter_config.json`, bytes: 4, sha256: '' },
+        file: { path: `${id}/adapter/adapter_model.safetensors`, bytes: 4, sha256: '' },
+      },
+    } : {}),
   });
   const fused = { variants: { fp32: { path: 'f.onnx', bytes: 1, sha256: '' } }, rows: ['b', 'h', 'x'] };
   const suite = { id: 's', fused };

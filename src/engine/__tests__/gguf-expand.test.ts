@@ -340,7 +340,7 @@ for (const suite of ['tiny', 'smollm2'] as const) {
       expect(got).toBe(layout.external_data.sha256);
       expect(got).toBe(await sha256File(join('.cache/transport', e.id, layout.external_data.path)));
       // without the adapter the merge cannot happen: refused, not silently the base
-      await expect(expandGguf(new Uint8Array(gg.buffer, gg.byteOffset, gg.byteLength), layout)).rejects.toThrow(/merges adapter\.lora\.bin/);
+      await expect(expandGguf(new Uint8Array(gg.buffer, gg.byteOffset, gg.byteLength), layout)).rejects.toThrow(/merges adapter_model\.safetensors/);
     }, 300_000);
   });
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LORA_TARGETS, adapterDims, parseAdapter, type AdapterDims } from '../fused';
+import { LORA_TARGETS, adapterDims, type AdapterDims } from '../fused';
 import { AdapterError, PEFT_CONFIG, PEFT_WEIGHTS, readPeftAdapter, readSafetensors, toRowAdapter, type AdapterBase } from '../peft-adapter';
 import { MODELS_DIR, manifest, requireModels } from './helpers';
 
@@ -129,12 +129,12 @@ describe('PEFT adapter as a fused-graph row', () => {
   });
 });
 
-// The real thing: the shipped harmlessness ARM exported as a PEFT folder by the Python pipeline
-// (`python -m genarm.peft_adapter export`, whose folder tests/test_peft.py loads with PEFT itself)
-// gives, value for value, the row the build's own adapter file gives for the fused graph.
+// The real thing: the build ships each ARM as a PEFT folder, and `python -m genarm.peft_adapter
+// export` (whose folder tests/test_peft.py loads with PEFT itself) writes the same folder: the
+// same tensors, value for value, which the engine reads with the same validation as a user's own.
 const m = manifest();
 const arm = m?.models['arm-harmlessness'];
-const why = !m ? 'no manifest' : !arm?.adapter ? 'arm-harmlessness has no adapter in the manifest' : '';
+const why = !m ? 'no manifest' : arm?.adapter?.format !== 'peft' ? 'arm-harmlessness has no PEFT adapter in the manifest' : '';
 requireModels('PEFT export of arm-harmlessness', why);
 describe.skipIf(!!why)('PEFT export of the shipped harmlessness ARM', () => {
   let folder = '';
@@ -143,30 +143,26 @@ describe.skipIf(!!why)('PEFT export of the shipped harmlessness ARM', () => {
     execFileSync(join(process.cwd(), '.venv/bin/python'), ['-m', 'genarm.peft_adapter', 'export', 'arm-harmlessness', folder], { cwd: 'training', stdio: 'pipe' });
   }, 120_000);
 
-  it('validates against SmolLM2 and equals the shipped fused-graph row', () => {
+  it('validates against SmolLM2 and equals the shipped adapter, tensor for tensor', () => {
     const a = arm!.adapter!;
     const base = m!.models[a.base];
     const L = base.arch.num_layers;
-    const bytes = readFileSync(join(MODELS_DIR, a.file.path));
-    const floats = bytes.length / 2; // float16 file
-    const dims = adapterDims({ ...base.arch, num_heads: 9, intermediate_size: 1536 }, a.rank, floats);
-    const p = readPeftAdapter(readFileSync(join(folder, PEFT_CONFIG)), readFileSync(join(folder, PEFT_WEIGHTS)), { name: 'SmolLM2-135M-Instruct', layers: L, dims });
-    expect(p.rank).toBe(a.rank);
-    expect(p.alpha).toBe(a.alpha);
-    const ours = toRowAdapter(p, { name: 'SmolLM2-135M-Instruct', layers: L, dims }, a.rank);
-    const shipped = parseAdapter(bytes, L, a.rank, dims, 'float16');
-    // A is stored as float16 on both routes: equal bit for bit. B differs by where float16
-    // rounding happens: the build rounds (alpha/r) B, PEFT rounds B and we scale it, which can
-    // differ by one float16 step (exact only where both values are normal floats of fp16)
-    let off = 0;
-    for (const t of LORA_TARGETS) {
-      expect(ours.A[t]).toEqual(shipped.A[t]);
-      for (let i = 0; i < ours.B[t].length; i++) {
-        const d = Math.abs(ours.B[t][i] - shipped.B[t][i]);
-        if (d > 2 ** -11 * Math.abs(shipped.B[t][i]) + 2 ** -23) off++;
-      }
+    const H = base.arch.hidden_size, KV = base.arch.num_kv_heads * base.arch.head_dim, I = 1536;
+    const dims = adapterDims({ ...base.arch, num_heads: 9, intermediate_size: I }, a.rank, L * a.rank * (7 * H + 2 * H + 2 * KV + 3 * I));
+    const fit = { name: 'SmolLM2-135M-Instruct', layers: L, dims };
+    const exported = readPeftAdapter(readFileSync(join(folder, PEFT_CONFIG)), readFileSync(join(folder, PEFT_WEIGHTS)), fit);
+    const shipped = readPeftAdapter(readFileSync(join(MODELS_DIR, a.config.path)), readFileSync(join(MODELS_DIR, a.file.path)), { ...fit, name: base.id });
+    expect([shipped.rank, shipped.alpha]).toEqual([a.rank, a.alpha]);
+    expect([exported.rank, exported.alpha, exported.layers]).toEqual([shipped.rank, shipped.alpha, shipped.layers]);
+    expect(shipped.layers).toEqual(a.layers);
+    expect(shipped.layers.length).toBeLessThan(L); // the top-12 recipe: the untrained layers are not shipped
+    expect([...exported.matrices.keys()]).toEqual([...shipped.matrices.keys()]);
+    for (const [k, v] of shipped.matrices) {
+      expect(exported.matrices.get(k)!.A).toEqual(v.A);
+      expect(exported.matrices.get(k)!.B).toEqual(v.B);
     }
-    expect(off).toBe(0);
-    expect(readSafetensors(readFileSync(join(folder, PEFT_WEIGHTS))).size).toBe(2 * p.matrices.size);
+    const row = toRowAdapter(shipped, fit, a.rank);
+    for (const t of LORA_TARGETS) expect(row.B[t].some((x) => x !== 0)).toBe(true);
+    expect(readSafetensors(readFileSync(join(folder, PEFT_WEIGHTS))).size).toBe(2 * exported.matrices.size);
   });
 });
