@@ -2,12 +2,14 @@
 // then runs one generation at a time with any of the four decoders. Plain
 // TypeScript over an injected Platform, so it runs in a Web Worker and under Node.
 import type {
-  BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ManifestFile, ModelEntry, Objective, TokenRecord,
+  AdapterFiles, AdapterInfo, BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ManifestFile, ModelEntry,
+  Objective, TokenRecord,
 } from './types';
 import { CausalLM, type StepModel } from './causal-lm';
 import { adapterDims, adapterValueBytes, choosePath, FusedModel, parseAdapter, type InputShape, type PathChoice, type RowAdapter } from './fused';
 import { ProgressTracker } from './files';
 import { TransportLoader, transportFiles } from './transport';
+import { AdapterError, readPeftAdapter, toRowAdapter, type AdapterBase } from './peft-adapter';
 import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
 import { UnsupportedGraphError, type Platform } from './platform';
 import { parseJsonBytes, tokenizerFromJson, type ChatTokenizer } from './tokenizer';
@@ -80,6 +82,8 @@ export interface GenerateOptions extends GenerateCallbacks {
 export class Engine implements GenArmGenerator {
   private rms: Partial<Record<Objective, CausalLM>> = {};
   private rmLoading: Promise<void> | null = null;
+  /** user ARMs (addAdapter), by objective */
+  private readonly userArms = new Map<Objective, AdapterInfo>();
   /** the run in flight: its controller, for abort() */
   private running: AbortController | null = null;
 
@@ -227,9 +231,54 @@ export class Engine implements GenArmGenerator {
     return engine;
   }
 
-  /** Objectives with an ARM loaded. */
+  /** Objectives with an ARM loaded: the suite's (in OBJECTIVES order), then the user's in the order added. */
   get objectives(): Objective[] {
-    return OBJECTIVES.filter((o) => this.arms[o]);
+    return [...OBJECTIVES.filter((o) => this.arms[o]), ...this.userArms.keys()];
+  }
+
+  /** The user ARMs added with addAdapter, in the order added. */
+  get adapters(): AdapterInfo[] {
+    return [...this.userArms.values()];
+  }
+
+  /**
+   * A user's own ARM: a PEFT LoRA adapter of this suite's base (adapter_config.json +
+   * adapter_model.safetensors, peft-adapter.ts), validated against the base (its name, layers,
+   * projection shapes, dtype), turned into one more row of the fused graph (fused.ts, addRow:
+   * no download) and registered as the objective `user:NAME`, which generate() then weighs like
+   * the suite's own ARMs and whose reward and shift every record carries. Refused, with the
+   * reason and nothing changed, for a file that does not fit; needs the fused path.
+   */
+  async addAdapter(files: AdapterFiles): Promise<AdapterInfo> {
+    if (!this.fused) {
+      throw new AdapterError(`adding your own ARM needs the fused path (the base and its ARMs as rows of one graph: src/engine/README.md, "Fused path"), but this engine runs ${this.pathWhy}`);
+    }
+    if (this.running) throw new Error('Engine.addAdapter: a run is in flight (abort it and await it first)');
+    const name = adapterName(files.name);
+    const objective: Objective = `user:${name}`;
+    if (this.arms[objective]) throw new AdapterError(`an ARM named "${name}" is already loaded: remove it first, or give this one another name`);
+    const base: AdapterBase = { name: this.models.base.id, layers: this.fused.arch.num_layers, dims: this.fused.dims };
+    const peft = readPeftAdapter(files.config, files.weights, base);
+    const row = toRowAdapter(peft, base, this.fused.rank);
+    const entry: ModelEntry = {
+      ...this.models.base, id: objective, role: 'arm', objective, label: name, files: [], variants: {},
+      adapter: undefined, transport: undefined,
+    };
+    this.arms[objective] = this.fused.addRow(entry, row);
+    const info: AdapterInfo = {
+      objective, name, rank: peft.rank, alpha: peft.alpha, base_model: peft.baseModel, layers: peft.layers, targets: peft.targets,
+    };
+    this.userArms.set(objective, info);
+    return info;
+  }
+
+  /** Remove a user ARM added with addAdapter (the suite's own ARMs stay). */
+  async removeAdapter(objective: Objective): Promise<void> {
+    if (!this.userArms.has(objective)) throw new AdapterError(`no user ARM ${objective} is loaded`);
+    if (this.running) throw new Error('Engine.removeAdapter: a run is in flight (abort it and await it first)');
+    this.fused!.removeRow(objective);
+    delete this.arms[objective];
+    this.userArms.delete(objective);
   }
 
   /** The trajectory RMs, loaded once (ARGS and Best-of-N need them). */
@@ -398,6 +447,16 @@ export class Engine implements GenArmGenerator {
     }
     this.platform.dispose?.();
   }
+}
+
+/** A user ARM's name (the objective is `user:NAME`): trimmed, 1 to 64 characters, no control characters. */
+export function adapterName(raw: string): string {
+  const name = String(raw ?? '').trim();
+  if (!name) throw new AdapterError('give the ARM a name (it labels its slider and its heatmap channel)');
+  if (name.length > 64) throw new AdapterError(`the ARM's name is ${name.length} characters long; 64 at most`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new AdapterError("the ARM's name holds control characters");
+  return name;
 }
 
 function withRate(r: GenerationResult): GenerationResult {
