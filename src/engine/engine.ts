@@ -9,7 +9,7 @@ import { CausalLM, type StepModel } from './causal-lm';
 import { adapterDims, adapterValueBytes, choosePath, FusedModel, parseAdapter, type InputShape, type PathChoice, type RowAdapter } from './fused';
 import { ProgressTracker } from './files';
 import { TransportLoader, transportFiles } from './transport';
-import { AdapterError, readPeftAdapter, toRowAdapter, type AdapterBase } from './peft-adapter';
+import { AdapterError, adapterName, readPeftAdapter, toRowAdapter, type AdapterBase } from './peft-adapter';
 import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
 import { UnsupportedGraphError, type Platform } from './platform';
 import { parseJsonBytes, tokenizerFromJson, type ChatTokenizer } from './tokenizer';
@@ -447,16 +447,6 @@ export class Engine implements GenArmGenerator {
     }
     this.platform.dispose?.();
   }
-}
-
-/** A user ARM's name (the objective is `user:NAME`): trimmed, 1 to 64 characters, no control characters. */
-export function adapterName(raw: string): string {
-  const name = String(raw ?? '').trim();
-  if (!name) throw new AdapterError('give the ARM a name (it labels its slider and its heatmap channel)');
-  if (name.length > 64) throw new AdapterError(`the ARM's name is ${name.length} characters long; 64 at most`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) throw new AdapterError("the ARM's name holds control characters");
-  return name;
 }
 
 function withRate(r: GenerationResult): GenerationResult {
