@@ -289,7 +289,7 @@ function AddArm({ onFiles }: { onFiles: (files: File[], name: string) => Promise
   // webkitdirectory is not in React's types; every current browser takes it
   const folderProps = { webkitdirectory: '', directory: '' } as Record<string, string>;
   return (
-    <div className="add-arm" aria-labelledby="add-arm-title">
+    <div className="add-arm" role="group" aria-labelledby="add-arm-title">
       <span id="add-arm-title" className="preset-title">Add your ARM</span>
       <p className="hint" id="add-arm-hint">
         A PEFT LoRA adapter of this base (the folder <code>npm run train-arm</code> or PEFT&apos;s save_pretrained writes):

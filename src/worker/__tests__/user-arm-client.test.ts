@@ -1,11 +1,13 @@
 // A user's ARM through the worker protocol: the client (client.ts) over the real host (host.ts)
 // in this thread, the Node engine on the tiny suite behind it. addAdapter answers with the
 // objective, which the next generate weighs; a folder that does not fit is refused with its
-// reason as an EngineError and the engine keeps generating; adding cancels the run in flight.
+// reason as an EngineError and the engine keeps generating; adding cancels the run in flight;
+// the host re-adds them after a WASM fallback reload and drops them on a new load.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { GenerateSettings, ModelEntry } from '../../engine/types';
+import type { WorkerEvent } from '../protocol';
 import { EngineError } from '../../engine/interface';
 import { createNodePlatform } from '../../engine/node';
 import { WorkerEngine } from '../client';
@@ -72,5 +74,51 @@ describe.skipIf(!!missing)('addAdapter / removeAdapter over the worker protocol 
     } finally {
       engine.dispose();
     }
+  });
+});
+
+describe('EngineHost keeps the user ARMs across a WASM fallback, not across a new load (stand-in loader)', () => {
+  class GpuGone extends Error {}
+  it('re-adds them after the fallback reload, says which could not be, and drops them on a new load', async () => {
+    const added: { backend: string; name: string }[] = [];
+    const events: WorkerEvent[] = [];
+    const host = new EngineHost(async (_req, { fallback }) => {
+      const backend = fallback ? 'wasm' : 'webgpu';
+      return {
+        backend: { backend, dtype: 'fp32', reason: backend },
+        manifest: { version: 1, created: 'x', models: {}, suites: {}, preferred: { webgpu: 'q4', wasm: 'fp32', node: 'q8' } },
+        generate: async () => {
+          if (backend === 'webgpu') throw new GpuGone('device lost mid-run');
+          throw new Error('not needed');
+        },
+        addAdapter: async (f) => {
+          if (backend === 'wasm' && f.name === 'picky') throw new Error('refused on WASM');
+          added.push({ backend, name: f.name });
+          return { objective: `user:${f.name}`, name: f.name, rank: 8, alpha: 16, base_model: 'b', layers: [0], targets: ['q_proj'] };
+        },
+        removeAdapter: async () => {},
+        dispose: async () => {},
+      };
+    }, (e) => events.push(e), (e) => e instanceof GpuGone);
+    const files = { config: new Uint8Array(1), weights: new Uint8Array(1) };
+    await host.handle({ type: 'load', baseUrl: '', suite: 'x' });
+    await host.handle({ type: 'add-adapter', requestId: 1, name: 'mine', ...files });
+    await host.handle({ type: 'add-adapter', requestId: 2, name: 'picky', ...files });
+    await host.handle({ type: 'add-adapter', requestId: 3, name: 'gone', ...files });
+    await host.handle({ type: 'remove-adapter', requestId: 4, objective: 'user:gone' });
+    expect(events.filter((e) => e.type === 'adapter-added').map((e) => e.type === 'adapter-added' && e.requestId)).toEqual([1, 2, 3]);
+    expect(events.find((e) => e.type === 'adapter-removed')).toMatchObject({ requestId: 4, objective: 'user:gone' });
+    await host.handle({ type: 'generate', requestId: 5, settings: S });
+    await host.handle({ type: 'generate', requestId: 6, settings: S }); // waits for the reload
+    expect(added).toEqual([
+      { backend: 'webgpu', name: 'mine' }, { backend: 'webgpu', name: 'picky' }, { backend: 'webgpu', name: 'gone' },
+      { backend: 'wasm', name: 'mine' },
+    ]);
+    expect(events.some((e) => e.type === 'notice' && /"picky" could not be added again after the reload: refused on WASM/.test(e.message))).toBe(true);
+    // a new load starts without them
+    await host.handle({ type: 'load', baseUrl: '', suite: 'x' });
+    await host.handle({ type: 'generate', requestId: 7, settings: S });
+    await host.handle({ type: 'generate', requestId: 8, settings: S });
+    expect(added.length).toBe(4);
   });
 });
