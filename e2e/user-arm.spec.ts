@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { base, generateAndWait, guided, guidedTokens, openReady, readManifest, ROOT, setSlider, shot, suiteMissing } from './helpers';
-import { peftFromAdapterFile, peftKey, safetensorsFile } from '../src/engine/__tests__/peft-fixture';
+import { peftKey, peftOfArm, safetensorsFile } from '../src/engine/__tests__/peft-fixture';
 import type { ModelEntry } from '../src/engine/types';
 
 const TINY = '?suite=tiny&dtype=fp32';
@@ -19,9 +19,7 @@ test.beforeEach(() => {
 });
 
 function folder(arm: string) {
-  const e = readManifest()!.models[arm] as unknown as ModelEntry;
-  const a = e.adapter!;
-  return peftFromAdapterFile(readFileSync(join(ROOT, 'public/models', a.file.path)), e.arch, a.rank, { baseName: a.base });
+  return peftOfArm(readManifest()!.models[arm] as unknown as ModelEntry, (p) => readFileSync(join(ROOT, 'public/models', p)));
 }
 
 const asFiles = (f: { config: Uint8Array; weights: Uint8Array }) => [

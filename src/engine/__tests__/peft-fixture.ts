@@ -49,6 +49,26 @@ export interface PeftFolder {
 }
 
 /**
+ * A suite ARM's adapter as a PEFT folder: the manifest's own when the build ships it as one
+ * (`adapter.format` 'peft': adapter_config.json + adapter_model.safetensors, alpha scaled and
+ * `configOver` applied to its config), else its raw float16 file rewritten (peftFromAdapterFile).
+ * `read` gets a file's bytes by its manifest path.
+ */
+export function peftOfArm(
+  entry: { arch: ModelArch; adapter?: unknown }, read: (path: string) => Uint8Array,
+  opts: { scale?: number; configOver?: Record<string, unknown> } = {},
+): PeftFolder {
+  const a = entry.adapter as { base: string; rank: number; format?: string; config?: { path: string }; file: { path: string } };
+  if (a.format === 'peft' && a.config) {
+    const cfg = JSON.parse(new TextDecoder().decode(read(a.config.path))) as Record<string, unknown>;
+    cfg.lora_alpha = Number(cfg.lora_alpha) * (opts.scale ?? 1);
+    Object.assign(cfg, opts.configOver);
+    return { config: new TextEncoder().encode(JSON.stringify(cfg, null, 2)), weights: read(a.file.path) };
+  }
+  return peftFromAdapterFile(read(a.file.path), entry.arch, a.rank, { baseName: a.base, ...opts });
+}
+
+/**
  * A build adapter file (float16, see above) as a PEFT folder for the base `baseName`.
  * `configOver` edits adapter_config.json (a wrong base, say).
  */

@@ -10,7 +10,7 @@ import type { Engine } from '../engine';
 import { loadNodeEngine } from '../node';
 import type { GenerateSettings, ModelEntry } from '../types';
 import { MODELS_DIR, manifest, requireModels, suiteMissing } from './helpers';
-import { peftFromAdapterFile, peftKey, safetensorsFile } from './peft-fixture';
+import { peftKey, peftOfArm, safetensorsFile } from './peft-fixture';
 
 const missing = suiteMissing('tiny', 'fp32');
 requireModels('user ARMs on the tiny suite', missing);
@@ -22,9 +22,7 @@ const S: GenerateSettings = {
 const ids = (r: { tokens: { id: number }[] }) => r.tokens.map((t) => t.id);
 
 function folderOf(arm: string, scale = 1, configOver: Record<string, unknown> = {}) {
-  const e = manifest()!.models[arm] as ModelEntry;
-  const a = e.adapter!;
-  return peftFromAdapterFile(readFileSync(join(MODELS_DIR, a.file.path)), e.arch, a.rank, { baseName: a.base, scale, configOver });
+  return peftOfArm(manifest()!.models[arm] as ModelEntry, (p) => readFileSync(join(MODELS_DIR, p)), { scale, configOver });
 }
 
 describe.skipIf(!!missing)('user ARMs (Engine.addAdapter) on the tiny suite', () => {

@@ -15,7 +15,7 @@ import { EngineHost } from '../host';
 import { inProcessPort } from '../in-process';
 import { platformLoader } from '../platform-loader';
 import { MODELS_DIR, manifest, requireModels, suiteMissing } from '../../engine/__tests__/helpers';
-import { peftFromAdapterFile } from '../../engine/__tests__/peft-fixture';
+import { peftOfArm } from '../../engine/__tests__/peft-fixture';
 
 const missing = suiteMissing('tiny');
 requireModels('user ARMs over the worker protocol', missing);
@@ -25,9 +25,7 @@ const S: GenerateSettings = {
 };
 
 function folder(arm: string) {
-  const e = manifest()!.models[arm] as ModelEntry;
-  const a = e.adapter!;
-  return peftFromAdapterFile(readFileSync(join(MODELS_DIR, a.file.path)), e.arch, a.rank, { baseName: a.base });
+  return peftOfArm(manifest()!.models[arm] as ModelEntry, (p) => readFileSync(join(MODELS_DIR, p)));
 }
 
 describe.skipIf(!!missing)('addAdapter / removeAdapter over the worker protocol (Node, tiny suite)', () => {
