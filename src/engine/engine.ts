@@ -257,7 +257,11 @@ export class Engine implements GenArmGenerator {
     const name = adapterName(files.name);
     const objective: Objective = `user:${name}`;
     if (this.arms[objective]) throw new AdapterError(`an ARM named "${name}" is already loaded: remove it first, or give this one another name`);
-    const base: AdapterBase = { name: this.models.base.id, layers: this.fused.arch.num_layers, dims: this.fused.dims };
+    // the base by the name its own ARMs' adapter_config.json give it when the manifest says (a hub
+    // id), else its model id; either way only the last path part is compared (peft-adapter.ts)
+    const named = (Object.values(this.models.arms) as ModelEntry[])
+      .map((e) => (e.adapter as { base_model?: string } | undefined)?.base_model).find(Boolean);
+    const base: AdapterBase = { name: named ?? this.models.base.id, layers: this.fused.arch.num_layers, dims: this.fused.dims };
     const peft = readPeftAdapter(files.config, files.weights, base);
     const row = toRowAdapter(peft, base, this.fused.rank);
     const entry: ModelEntry = {
