@@ -2,12 +2,13 @@
 // then runs one generation at a time with any of the four decoders. Plain
 // TypeScript over an injected Platform, so it runs in a Web Worker and under Node.
 import type {
-  BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ManifestFile, ModelEntry, Objective, TokenRecord,
+  AdapterFiles, AdapterInfo, BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ManifestFile, ModelEntry,
+  Objective, TokenRecord,
 } from './types';
 import { CausalLM, type StepModel } from './causal-lm';
 import { adapterDims, choosePath, FusedModel, type InputShape, type PathChoice, type RowAdapter } from './fused';
 import { ModelFileError, ProgressTracker } from './files';
-import { readPeftAdapter, readSafetensors, toRowAdapter, type AdapterBase } from './peft-adapter';
+import { AdapterError, adapterName, readPeftAdapter, readSafetensors, toRowAdapter, type AdapterBase } from './peft-adapter';
 import { TransportLoader, transportFiles } from './transport';
 import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
 import { UnsupportedGraphError, type Platform } from './platform';
@@ -81,6 +82,8 @@ export interface GenerateOptions extends GenerateCallbacks {
 export class Engine implements GenArmGenerator {
   private rms: Partial<Record<Objective, CausalLM>> = {};
   private rmLoading: Promise<void> | null = null;
+  /** user ARMs (addAdapter), by objective */
+  private readonly userArms = new Map<Objective, AdapterInfo>();
   /** the run in flight: its controller, for abort() */
   private running: AbortController | null = null;
 
@@ -229,9 +232,58 @@ export class Engine implements GenArmGenerator {
     return engine;
   }
 
-  /** Objectives with an ARM loaded. */
+  /** Objectives with an ARM loaded: the suite's (in OBJECTIVES order), then the user's in the order added. */
   get objectives(): Objective[] {
-    return OBJECTIVES.filter((o) => this.arms[o]);
+    return [...OBJECTIVES.filter((o) => this.arms[o]), ...this.userArms.keys()];
+  }
+
+  /** The user ARMs added with addAdapter, in the order added. */
+  get adapters(): AdapterInfo[] {
+    return [...this.userArms.values()];
+  }
+
+  /**
+   * A user's own ARM: a PEFT LoRA adapter of this suite's base (adapter_config.json +
+   * adapter_model.safetensors, peft-adapter.ts), validated against the base (its name, layers,
+   * projection shapes, dtype), turned into one more row of the fused graph (fused.ts, addRow:
+   * no download) and registered as the objective `user:NAME`, which generate() then weighs like
+   * the suite's own ARMs and whose reward and shift every record carries. Refused, with the
+   * reason and nothing changed, for a file that does not fit; needs the fused path.
+   */
+  async addAdapter(files: AdapterFiles): Promise<AdapterInfo> {
+    if (!this.fused) {
+      throw new AdapterError(`adding your own ARM needs the fused path (the base and its ARMs as rows of one graph: src/engine/README.md, "Fused path"), but this engine runs ${this.pathWhy}`);
+    }
+    if (this.running) throw new Error('Engine.addAdapter: a run is in flight (abort it and await it first)');
+    const name = adapterName(files.name);
+    const objective: Objective = `user:${name}`;
+    if (this.arms[objective]) throw new AdapterError(`an ARM named "${name}" is already loaded: remove it first, or give this one another name`);
+    // the base by the name its own ARMs' adapter_config.json give it when the manifest says (a hub
+    // id), else its model id; either way only the last path part is compared (peft-adapter.ts)
+    const named = (Object.values(this.models.arms) as ModelEntry[])
+      .map((e) => (e.adapter as { base_model?: string } | undefined)?.base_model).find(Boolean);
+    const base: AdapterBase = { name: named ?? this.models.base.id, layers: this.fused.arch.num_layers, dims: this.fused.dims };
+    const peft = readPeftAdapter(files.config, files.weights, base);
+    const row = toRowAdapter(peft, base, this.fused.rank);
+    const entry: ModelEntry = {
+      ...this.models.base, id: objective, role: 'arm', objective, label: name, files: [], variants: {},
+      adapter: undefined, transport: undefined,
+    };
+    this.arms[objective] = this.fused.addRow(entry, row);
+    const info: AdapterInfo = {
+      objective, name, rank: peft.rank, alpha: peft.alpha, base_model: peft.baseModel, layers: peft.layers, targets: peft.targets,
+    };
+    this.userArms.set(objective, info);
+    return info;
+  }
+
+  /** Remove a user ARM added with addAdapter (the suite's own ARMs stay). */
+  async removeAdapter(objective: Objective): Promise<void> {
+    if (!this.userArms.has(objective)) throw new AdapterError(`no user ARM ${objective} is loaded`);
+    if (this.running) throw new Error('Engine.removeAdapter: a run is in flight (abort it and await it first)');
+    this.fused!.removeRow(objective);
+    delete this.arms[objective];
+    this.userArms.delete(objective);
   }
 
   /** The trajectory RMs, loaded once (ARGS and Best-of-N need them). */

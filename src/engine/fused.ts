@@ -105,6 +105,8 @@ export class FusedModel {
   readonly arch: ModelArch;
   private readonly cache = new Map<string, Promise<Feeds>>();
   private readonly views: FusedRow[];
+  /** rows given at construction (the base and the suite's ARMs): removeRow keeps them */
+  private readonly fixedRows: number;
 
   /**
    * `lm` runs the fused graph; `rows[0]` is the base, `rows[i]` the ARM whose adapter is
@@ -112,6 +114,7 @@ export class FusedModel {
    */
   constructor(
     readonly lm: CausalLM,
+    /** the rows in batch order; addRow / removeRow change it (a user's ARM: Engine.addAdapter) */
     readonly rows: ModelEntry[],
     private readonly adapters: (RowAdapter | null)[],
     readonly rank: number,
@@ -119,7 +122,8 @@ export class FusedModel {
     private readonly makeTensor: TensorMaker,
   ) {
     this.arch = lm.arch;
-    this.views = rows.map((e, i) => new FusedRow(this, i, e));
+    this.fixedRows = rows.length;
+    this.views = rows.map((e) => new FusedRow(this, e));
     if (!lm.session.inputNames.includes(`lora.0.${LORA_TARGETS[0]}.A`)) {
       throw new Error(`fused graph ${lm.id} has no lora.0.${LORA_TARGETS[0]}.A input`);
     }
@@ -134,6 +138,47 @@ export class FusedModel {
     const i = this.rows.findIndex((e) => e.id === id);
     if (i < 0) throw new Error(`fused graph ${this.id} has no row for ${id}`);
     return this.views[i];
+  }
+
+  /**
+   * One more row: an ARM whose adapter (already in the graph's layout, rank and dims) was not
+   * part of the load (peft-adapter.ts, toRowAdapter). The graph takes any number of rows, so
+   * this only drops the kept adapter inputs: the next run builds them with the new row.
+   * Not while a run steps these rows (the engine refuses to add during a run).
+   */
+  addRow(entry: ModelEntry, adapter: RowAdapter): FusedRow {
+    if (this.rows.some((e) => e.id === entry.id)) throw new Error(`fused graph ${this.id} already has a row for ${entry.id}`);
+    for (const t of LORA_TARGETS) {
+      const wantA = this.arch.num_layers * this.dims[t].in * this.rank;
+      const wantB = this.arch.num_layers * this.rank * this.dims[t].out;
+      if (adapter.A[t].length !== wantA || adapter.B[t].length !== wantB) {
+        throw new Error(`adapter for ${entry.id}: ${t} holds ${adapter.A[t].length}/${adapter.B[t].length} values, the fused graph's layout ${wantA}/${wantB}`);
+      }
+    }
+    this.rows.push(entry);
+    this.adapters.push(adapter);
+    const view = new FusedRow(this, entry);
+    this.views.push(view);
+    this.dropFeeds();
+    return view;
+  }
+
+  /** Remove a row added by addRow (the base's and the load's rows stay); later rows move up. */
+  removeRow(id: string): void {
+    const i = this.rows.findIndex((e) => e.id === id);
+    if (i < 0) throw new Error(`fused graph ${this.id} has no row for ${id}`);
+    if (i < this.fixedRows) throw new Error(`row ${id} of fused graph ${this.id} came with the suite and stays`);
+    this.rows.splice(i, 1);
+    this.adapters.splice(i, 1);
+    this.views.splice(i, 1);
+    this.dropFeeds();
+  }
+
+  /** the kept adapter inputs, released: their row indices no longer hold */
+  private dropFeeds(): void {
+    const all = [...this.cache.values()];
+    this.cache.clear();
+    for (const p of all) p.then(disposeFeeds, () => {});
   }
 
   /**
@@ -213,7 +258,12 @@ function disposeFeeds(f: Feeds): void {
  * one fused graph that share a cache in a single batched forward.
  */
 export class FusedRow implements StepModel {
-  constructor(readonly model: FusedModel, readonly row: number, readonly entry: ModelEntry) {}
+  constructor(readonly model: FusedModel, readonly entry: ModelEntry) {}
+
+  /** this row's index in the batch (it moves up when an earlier added row is removed) */
+  get row(): number {
+    return this.model.rows.indexOf(this.entry);
+  }
 
   get id(): string {
     return this.entry.id;

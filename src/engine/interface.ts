@@ -4,7 +4,9 @@
 // the in-process Node Engine (engine.ts) its generate/abort part, the store
 // (src/store/) talks to GenArmEngine only, and its test stand-in
 // (src/store/fake-engine.ts) is the worker client over the real EngineHost.
-import type { BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, TokenRecord } from './types';
+import type {
+  AdapterFiles, AdapterInfo, BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, Objective, TokenRecord,
+} from './types';
 
 /** What the prompt became once tokenised (chat template applied, maybe truncated). */
 export interface PromptInfo {
@@ -86,6 +88,15 @@ export interface GenArmEngine {
   generate(settings: GenerateSettings, callbacks?: GenerateCallbacks): Promise<GenerationResult>;
   /** Stop the run in flight at its next step; it resolves with what it has. No-op when idle. */
   abort(): void;
+  /**
+   * Add a user's own ARM, a PEFT LoRA adapter of the loaded base (src/engine/peft-adapter.ts),
+   * as the objective `user:NAME` (the run in flight, if any, is cancelled first). Rejects with
+   * the reason (wrong base, shapes, dtype, malformed files, no fused path) and changes nothing.
+   * A new load drops the user's ARMs.
+   */
+  addAdapter(files: AdapterFiles): Promise<AdapterInfo>;
+  /** Remove a user ARM added with addAdapter. */
+  removeAdapter(objective: Objective): Promise<void>;
   onProgress(cb: (p: LoadProgress) => void): Unsubscribe;
   onNotice(cb: (message: string) => void): Unsubscribe;
   /** every 'ready', a later one too (after a lost GPU the worker reloads on WASM: src/engine/README.md, "Backends") */
@@ -104,4 +115,4 @@ export interface GenArmEngine {
  * refuses a second run while one is in flight instead of cancelling it: cancelling and
  * ordering runs is the EngineHost's, which calls the Engine one run at a time.
  */
-export type GenArmGenerator = Pick<GenArmEngine, 'generate' | 'abort'>;
+export type GenArmGenerator = Pick<GenArmEngine, 'generate' | 'abort' | 'addAdapter' | 'removeAdapter'>;

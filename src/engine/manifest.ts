@@ -1,8 +1,8 @@
 // Reading the manifest: shape checks with messages that say what is wrong, the models
 // of a suite, and the dtype to load on a backend.
-import type { Dtype, Manifest, ManifestFile, ModelEntry, ModelSuite, Objective } from './types';
+import type { BuiltinObjective, Dtype, Manifest, ManifestFile, ModelEntry, ModelSuite, Objective } from './types';
 
-export const OBJECTIVES: readonly Objective[] = ['helpfulness', 'harmlessness'];
+export const OBJECTIVES: readonly BuiltinObjective[] = ['helpfulness', 'harmlessness'];
 
 export function checkManifest(json: unknown): Manifest {
   const m = json as Manifest;

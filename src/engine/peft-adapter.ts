@@ -79,6 +79,16 @@ export function readSafetensors(bytes: Uint8Array, what = PEFT_WEIGHTS): Map<str
   return out;
 }
 
+/** A user ARM's name (the objective is `user:NAME`): trimmed, 1 to 64 characters, no control characters. */
+export function adapterName(raw: string): string {
+  const name = String(raw ?? '').trim();
+  if (!name) throw new AdapterError('give the ARM a name (it labels its slider and its heatmap channel)');
+  if (name.length > 64) throw new AdapterError(`the ARM's name is ${name.length} characters long; 64 at most`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) throw new AdapterError("the ARM's name holds control characters");
+  return name;
+}
+
 export interface PeftAdapter {
   rank: number;
   alpha: number;

@@ -16,7 +16,14 @@ export interface ManifestFile {
 
 export type Dtype = 'fp32' | 'q4' | 'q8' | 'q4f16' | 'fp16';
 export type ModelRole = 'base' | 'arm' | 'rm';
-export type Objective = 'helpfulness' | 'harmlessness';
+/** The objectives a suite's manifest can ship an ARM (and RM) for. */
+export type BuiltinObjective = 'helpfulness' | 'harmlessness';
+/**
+ * What an ARM steers towards: a built-in objective, or a user's own ARM added at run time
+ * (Engine.addAdapter, a PEFT LoRA adapter of the base: peft-adapter.ts) as `user:NAME`.
+ * Weights, rewards and shifts are records keyed by it.
+ */
+export type Objective = BuiltinObjective | `user:${string}`;
 
 /** Architecture facts the engine needs to build KV caches without reading config.json. */
 export interface ModelArch {
@@ -98,6 +105,7 @@ export interface ModelSuite {
   id: string;
   label: string;
   base: string;
+  /** the built-in objectives only (a user's ARM is added at run time, never listed here) */
   arms: Partial<Record<Objective, string>>;
   rms: Partial<Record<Objective, string>>;
   /** optional fused graph (the fused path, fused.ts): one batched graph for base + all ARMs */
@@ -242,4 +250,29 @@ export interface LoadProgress {
   phase: 'manifest' | 'download' | 'expand' | 'session' | 'warmup' | 'ready';
   /** the browser's storage estimate, known before the first download (browser only) */
   storage?: StorageInfo;
+}
+
+/**
+ * A user's own ARM, as PEFT / TRL save a LoRA adapter (src/engine/peft-adapter.ts): the two
+ * files of the folder, as bytes. `name` becomes the objective `user:NAME`.
+ */
+export interface AdapterFiles {
+  name: string;
+  /** adapter_config.json */
+  config: Uint8Array;
+  /** adapter_model.safetensors */
+  weights: Uint8Array;
+}
+
+/** What Engine.addAdapter registered: the objective to weigh in GenerateSettings.weights. */
+export interface AdapterInfo {
+  objective: Objective;
+  name: string;
+  /** the adapter's own rank and alpha (zero-padded to the fused graph's rank) */
+  rank: number;
+  alpha: number;
+  /** the base its adapter_config.json names */
+  base_model: string;
+  layers: number[];
+  targets: string[];
 }

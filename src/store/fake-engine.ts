@@ -5,8 +5,9 @@
 // weights). So the store is tested through GenArmEngine (src/engine/interface.ts) with
 // runs ordered where the app orders them: in the host.
 import type {
-  Alternative, BackendInfo, GenerateSettings, GenerationResult, LoadProgress, Manifest, Objective, TokenRecord,
+  AdapterFiles, AdapterInfo, Alternative, BackendInfo, GenerateSettings, GenerationResult, LoadProgress, Manifest, Objective, TokenRecord,
 } from '../engine/types';
+import { AdapterError, adapterName, readSafetensors } from '../engine/peft-adapter';
 import type { GenerateCallbacks } from '../engine/interface';
 import { ModelFileError } from '../engine/files';
 import { WorkerEngine } from '../worker/client';
@@ -96,6 +97,36 @@ function fakeLoader(opts: FakeOptions, calls: GenerateSettings[]): EngineLoader 
 class FakeModel implements HostedEngine {
   readonly manifest = FAKE_MANIFEST;
   private running = false;
+  /** user ARMs (addAdapter): their objectives bend the choice and score every token, as the suite's do */
+  private readonly user = new Map<Objective, AdapterInfo>();
+
+  /**
+   * As strict as Engine.addAdapter about what it can check without a base: adapter_config.json
+   * must be a LoRA config naming the fake base ('b'), the weights a safetensors file (peft-adapter.ts
+   * reads its header); the name is Engine's (adapterName).
+   */
+  async addAdapter(files: AdapterFiles): Promise<AdapterInfo> {
+    if (this.running) throw new Error('fake engine: a run is in flight');
+    const name = adapterName(files.name);
+    const objective: Objective = `user:${name}`;
+    if (this.user.has(objective)) throw new AdapterError(`an ARM named "${name}" is already loaded: remove it first, or give this one another name`);
+    let cfg: { peft_type?: string; r?: number; lora_alpha?: number; base_model_name_or_path?: string };
+    try {
+      cfg = JSON.parse(new TextDecoder().decode(files.config));
+    } catch (e) {
+      throw new AdapterError(`adapter_config.json: not JSON (${(e as Error).message})`);
+    }
+    if (cfg.peft_type !== 'LORA') throw new AdapterError(`adapter_config.json: peft_type ${JSON.stringify(cfg.peft_type)}, only LORA adapters are ARMs`);
+    if (cfg.base_model_name_or_path !== 'b') throw new AdapterError(`adapter_config.json: trained on ${JSON.stringify(cfg.base_model_name_or_path)}, this base is b`);
+    readSafetensors(files.weights);
+    const info: AdapterInfo = { objective, name, rank: cfg.r ?? 8, alpha: cfg.lora_alpha ?? 16, base_model: 'b', layers: [0], targets: ['q_proj'] };
+    this.user.set(objective, info);
+    return info;
+  }
+
+  async removeAdapter(objective: Objective): Promise<void> {
+    if (!this.user.delete(objective)) throw new AdapterError(`no user ARM ${objective} is loaded`);
+  }
   constructor(private opts: FakeOptions, private calls: GenerateSettings[], readonly backend: BackendInfo) {}
 
   async generate(s: GenerateSettings, callbacks: GenerateCallbacks = {}): Promise<GenerationResult> {
@@ -119,13 +150,17 @@ class FakeModel implements HostedEngine {
     const guided = s.decoder !== 'base';
     const wh = guided ? s.weights.helpfulness ?? 0 : 0;
     const ws = guided ? s.weights.harmlessness ?? 0 : 0;
+    for (const o of Object.keys(s.weights) as Objective[]) {
+      if (o.startsWith('user:') && s.weights[o] && !this.user.has(o)) throw new Error(`weight ${s.weights[o]} for ${o}, but suite 'fake' has no ${o} ARM loaded`);
+    }
+    const wu = guided ? [...this.user.keys()].reduce((a, o) => a + (s.weights[o] ?? 0), 0) : 0;
     for (let i = 0; i < s.max_tokens; i++) {
       await sleep(this.opts.msPerToken ?? 2);
       if (signal?.aborted) { finish = 'abort'; break; }
       const u = r();
       // the weights bend the choice, so that a weight change changes the text
-      const id = Math.floor((u + 0.37 * wh + 0.61 * ws) * 1000) % WORDS.length;
-      const rew = (o: Objective) => Math.log(0.05 + ((id * (o === 'helpfulness' ? 13 : 29)) % 17) / 20);
+      const id = Math.floor((u + 0.37 * wh + 0.61 * ws + 0.23 * wu) * 1000) % WORDS.length;
+      const rew = (o: Objective) => Math.log(0.05 + ((id * (o === 'helpfulness' ? 13 : o === 'harmlessness' ? 29 : 5)) % 17) / 20);
       const logprob_base = Math.log(0.05 + ((id * 7) % 17) / 20);
       const alts: Alternative[] = [0, 1, 2, 3, 4].map((k) => ({ id: (id + k) % WORDS.length, text: WORDS[(id + k) % WORDS.length], p: 0.4 / (k + 1) }));
       const scored = s.score_arms ?? true;
@@ -133,6 +168,9 @@ class FakeModel implements HostedEngine {
       const shifts: TokenRecord['shifts'] = {};
       if (scored || wh) { rewards.helpfulness = rew('helpfulness'); shifts.helpfulness = rewards.helpfulness - logprob_base; }
       if (scored || ws) { rewards.harmlessness = rew('harmlessness'); shifts.harmlessness = rewards.harmlessness - logprob_base; }
+      for (const o of this.user.keys()) {
+        if (scored || s.weights[o]) { rewards[o] = rew(o); shifts[o] = rewards[o]! - logprob_base; }
+      }
       const t: TokenRecord = {
         index: i, id, text: WORDS[id], logprob_base, rewards, shifts,
         p_guided: 0.4, p_base: Math.exp(logprob_base), top_base: alts, top_guided: alts, ms: this.opts.msPerToken ?? 2,

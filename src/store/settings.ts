@@ -1,11 +1,12 @@
 // The page's settings: defaults, the ranges the controls offer, and how they become the
 // engine's GenerateSettings. Pure values and functions, shared by the slices (slices/)
 // and re-exported by store.ts.
-import type { GenerateSettings, Objective } from '../engine/types';
+import type { AdapterInfo, BuiltinObjective, GenerateSettings, Objective } from '../engine/types';
 import { PROMPT_PRESETS } from './presets';
 import type { LoadSlice, UiSettings } from './types';
 
-export const OBJECTIVES: Objective[] = ['helpfulness', 'harmlessness'];
+/** The suites' own objectives (a user's ARM adds `user:NAME`: slices/arms.ts). */
+export const OBJECTIVES: BuiltinObjective[] = ['helpfulness', 'harmlessness'];
 
 /**
  * The page's repetition controls when a URL does not set them: the one place to change
@@ -41,12 +42,22 @@ export const DEFAULT_SETTINGS: UiSettings = {
   bon_n: 4,
 };
 
-/** Objectives that the loaded suite has an ARM for. */
-export function availableObjectives(s: Pick<LoadSlice, 'load' | 'suite'>): Objective[] {
+/** Objectives that the loaded suite has an ARM for, then the user's own ARMs (slices/arms.ts) in the order added. */
+export function availableObjectives(s: Pick<LoadSlice, 'load' | 'suite'> & { userArms?: Pick<AdapterInfo, 'objective'>[] }): Objective[] {
   const m = s.load.manifest;
   const suite = m && s.suite ? m.suites[s.suite] : undefined;
   if (!suite) return [];
-  return OBJECTIVES.filter((o) => !!suite.arms[o]);
+  return [...OBJECTIVES.filter((o) => !!suite.arms[o]), ...(s.userArms ?? []).map((a) => a.objective)];
+}
+
+/** A user ARM's objective (`user:NAME`, engine.ts addAdapter) */
+export function isUserObjective(o: string): o is `user:${string}` {
+  return o.startsWith('user:');
+}
+
+/** What the page calls an objective: a user ARM by its name. */
+export function objectiveName(o: Objective): string {
+  return isUserObjective(o) ? o.slice('user:'.length) : o;
 }
 
 export function hasRewardModels(s: Pick<LoadSlice, 'load' | 'suite'>): boolean {
@@ -58,6 +69,8 @@ export function hasRewardModels(s: Pick<LoadSlice, 'load' | 'suite'>): boolean {
 export function toEngineSettings(s: UiSettings, available: Objective[]): GenerateSettings {
   const weights: Partial<Record<Objective, number>> = {};
   for (const o of OBJECTIVES) weights[o] = available.includes(o) ? s.weights[o] : 0;
+  // a user ARM is weighed while it is loaded (an unloaded one would be refused by the engine)
+  for (const o of available) if (isUserObjective(o)) weights[o] = s.weights[o] ?? 0;
   const out: GenerateSettings = {
     prompt: s.prompt,
     weights,

@@ -5,7 +5,7 @@
 // with Retry, the sweep, the default suite, reset, the URL.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GenArmEngine, Ready } from '../engine/interface';
-import type { GenerateSettings, GenerationResult, Manifest } from '../engine/types';
+import type { AdapterInfo, GenerateSettings, GenerationResult, Manifest } from '../engine/types';
 import { FAKE_MANIFEST, FakeEngine, readFakeManifest, type FakeOptions } from './fake-engine';
 import { configureEngine, DEBOUNCE_MS, DEFAULT_SETTINGS, REPETITION_DEFAULTS, useApp } from './store';
 import { buildQuery, parseQuery } from './url';
@@ -274,6 +274,8 @@ class InstantEngine implements GenArmEngine {
     };
   }
   abort(): void {}
+  async addAdapter(): Promise<AdapterInfo> { throw new Error('instant engine: no ARMs to add'); }
+  async removeAdapter(): Promise<void> {}
   onProgress() { return () => {}; }
   onNotice() { return () => {}; }
   onReady(cb: (r: Ready) => void) { this.ready.add(cb); return () => { this.ready.delete(cb); }; }

@@ -1,9 +1,10 @@
 // State shapes of the one app store (src/store/store.ts).
 import type {
-  BackendInfo, Decoder, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest,
+  AdapterFiles, AdapterInfo, BackendInfo, Decoder, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest,
   Objective, TokenRecord,
 } from '../engine/types';
 
+/** The built-in objectives always have a weight; a user ARM's (`user:NAME`) only while it is loaded. */
 export type Weights = Record<Objective, number>;
 
 /** What the controls edit. The engine's GenerateSettings are derived from it. */
@@ -145,7 +146,20 @@ export interface SweepSlice {
   cancelSweep(): void;
 }
 
-export interface AppState extends LoadSlice, UrlSlice, RunsSlice, SweepSlice {
+/** The user's own ARMs (slices/arms.ts): PEFT LoRA adapters added to the loaded engine. */
+export interface ArmsSlice {
+  /** in the order added; each is the objective `user:NAME` with its slider and heat channel */
+  userArms: AdapterInfo[];
+  /** an add or remove in flight, and why the last one was refused (shown as text) */
+  armStatus: { busy: boolean; error?: string };
+  /** send the two files to the engine; true when the ARM was added */
+  addUserArm(files: AdapterFiles): Promise<boolean>;
+  removeUserArm(objective: Objective): Promise<void>;
+  /** a refusal found before the engine was asked (a file missing from what was dropped) */
+  setArmError(message: string | undefined): void;
+}
+
+export interface AppState extends LoadSlice, UrlSlice, RunsSlice, SweepSlice, ArmsSlice {
   /** every slice back to its initial state, the engine link dropped (zustand's "How to reset state") */
   reset(): void;
 }
@@ -157,4 +171,4 @@ export interface AppState extends LoadSlice, UrlSlice, RunsSlice, SweepSlice {
 export type SliceState<T> = { [K in DataKeys<T>]: T[K] };
 type DataKeys<T> = { [K in keyof T]-?: T[K] extends (...args: never[]) => unknown ? never : K }[keyof T];
 
-export type { Objective, TokenRecord, GenerationResult, GenerateSettings, Manifest };
+export type { AdapterFiles, AdapterInfo, Objective, TokenRecord, GenerationResult, GenerateSettings, Manifest };

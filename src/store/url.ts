@@ -76,7 +76,8 @@ export function buildQuery(
   set('seed', String(s.seed));
   set('decoder', s.decoder);
   set('suite', suite);
-  set('color', heat === 'sum' ? undefined : heat);
+  // a user ARM's channel is not reloadable (its files are not in the URL): the link colours by the sum
+  set('color', heat === 'sum' || heat.startsWith('user:') ? undefined : heat);
   const str = q.toString();
   return str ? `?${str}` : '';
 }

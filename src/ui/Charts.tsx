@@ -5,9 +5,9 @@ import {
   Tooltip, XAxis, YAxis, ZAxis,
 } from 'recharts';
 import type { Objective } from '../engine/types';
-import { availableObjectives, useApp } from '../store/store';
+import { availableObjectives, isUserObjective, objectiveName, useApp } from '../store/store';
 import { SWEEP_TOKENS, SWEEP_VALUES } from '../store/presets';
-import type { SweepPoint } from '../store/types';
+import type { SweepPoint, Weights } from '../store/types';
 import { fmtNum, fmtSigned, heatValue, visibleToken } from './heat';
 
 const COLOR: Record<Objective, string> = { helpfulness: '#2563eb', harmlessness: '#c2410c' };
@@ -17,18 +17,23 @@ export function RewardChart() {
   const mode = useApp((s) => s.heat);
   const runWeights = useApp((s) => s.guided.settings?.weights);
   const [kind, setKind] = useState<'shift' | 'reward'>('shift');
-  const hw = runWeights?.helpfulness ?? 0, sw = runWeights?.harmlessness ?? 0;
-  // keyed on the two numbers, not on a weights object, which would be new on every render
+  // keyed on the numbers, not on a weights object, which would be new on every render
+  const wKey = JSON.stringify(runWeights ?? {});
+  // the user's ARMs (slices/arms.ts) that scored this answer, in the order the store lists them
+  const userArms = useApp((s) => s.userArms);
+  const users = userArms.filter((a) => tokens.some((t) => typeof t.rewards[a.objective] === 'number'));
   const data = useMemo(() => {
-    const w = { helpfulness: hw, harmlessness: sw };
+    const w = { helpfulness: 0, harmlessness: 0, ...JSON.parse(wKey) } as Weights;
     return tokens.map((t) => ({
       i: t.index + 1,
       text: visibleToken(t.text),
       helpfulness: kind === 'shift' ? t.shifts.helpfulness : t.rewards.helpfulness,
       harmlessness: kind === 'shift' ? t.shifts.harmlessness : t.rewards.harmlessness,
+      user: Object.fromEntries(Object.keys(t.rewards).filter(isUserObjective)
+        .map((o) => [o, kind === 'shift' ? t.shifts[o as Objective] : t.rewards[o as Objective]])) as Record<string, number | undefined>,
       sum: heatValue(t, 'sum', w),
     }));
-  }, [tokens, kind, hw, sw]);
+  }, [tokens, kind, wKey]);
   const has = (o: Objective) => tokens.some((t) => typeof t.rewards[o] === 'number');
   // nothing to draw without an ARM (a suite whose ARMs are not trained yet)
   if (!tokens.length || (!has('helpfulness') && !has('harmlessness'))) return null;
@@ -57,12 +62,17 @@ export function RewardChart() {
             {kind === 'shift' && mode === 'sum' && <Bar dataKey="sum" name="weighted sum" fill="#a7f3d0" isAnimationActive={false} />}
             {has('helpfulness') && <Line type="monotone" dataKey="helpfulness" name="helpfulness" stroke={COLOR.helpfulness} dot={false} strokeWidth={2} isAnimationActive={false} />}
             {has('harmlessness') && <Line type="monotone" dataKey="harmlessness" name="harmlessness" stroke={COLOR.harmlessness} dot={false} strokeWidth={2} isAnimationActive={false} />}
+            {users.map((a, k) => (
+              <Line key={a.objective} type="monotone" dataKey={(d: { user: Record<string, number | undefined> }) => d.user[a.objective]} name={a.name}
+                stroke={userColour(k)} dot={false} strokeWidth={2} strokeDasharray="5 3" isAnimationActive={false} />
+            ))}
           </ComposedChart>
         </ResponsiveContainer>
       </div>
       <p className="hint chart-key">
         <span className="key" style={{ background: COLOR.helpfulness }} /> helpfulness
         <span className="key" style={{ background: COLOR.harmlessness }} /> harmlessness
+        {users.map((a, k) => <span key={a.objective}><span className="key" style={{ background: userColour(k) }} /> {a.name}</span>)}
         {kind === 'shift' && mode === 'sum' && <><span className="key" style={{ background: '#a7f3d0' }} /> weighted sum</>}
         {' · '}x: token position; y: {kind === 'shift' ? 'log π_r − log π_base (nats)' : 'log π_r (nats, only comparable between tokens at the same position)'}
       </p>
@@ -70,7 +80,15 @@ export function RewardChart() {
   );
 }
 
-interface TipProps { active?: boolean; payload?: Array<{ payload: { i: number; text: string; helpfulness?: number; harmlessness?: number; sum?: number } }>; kind: 'shift' | 'reward' }
+/** the user ARMs' lines: colours apart from the built-in two */
+const USER_COLOURS = ['#7c3aed', '#0891b2', '#be185d', '#4d7c0f'];
+const userColour = (k: number) => USER_COLOURS[k % USER_COLOURS.length];
+
+interface TipProps {
+  active?: boolean;
+  payload?: Array<{ payload: { i: number; text: string; helpfulness?: number; harmlessness?: number; user?: Record<string, number | undefined>; sum?: number } }>;
+  kind: 'shift' | 'reward';
+}
 
 function ChartTip({ active, payload, kind }: TipProps) {
   if (!active || !payload?.length) return null;
@@ -81,6 +99,7 @@ function ChartTip({ active, payload, kind }: TipProps) {
       <div><strong>#{d.i}</strong> <code>{d.text}</code></div>
       <div>helpfulness {f(d.helpfulness)}</div>
       <div>harmlessness {f(d.harmlessness)}</div>
+      {Object.entries(d.user ?? {}).map(([o, v]) => <div key={o}>{objectiveName(o as Objective)} {f(v)}</div>)}
       {kind === 'shift' && d.sum !== undefined && <div>weighted {fmtSigned(d.sum)}</div>}
     </div>
   );

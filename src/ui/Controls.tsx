@@ -1,12 +1,15 @@
 // Prompt, presets, Generate/Stop, the two ARM weights and the sampling settings.
-import { useRef } from 'react';
-import type { Decoder, Objective } from '../engine/types';
+import { useRef, useState, type DragEvent } from 'react';
+import type { BuiltinObjective, Decoder, Objective } from '../engine/types';
 import {
   availableObjectives, hasRewardModels, NGRAM_RANGE, PAPER_REPETITION, REPETITION_PENALTY_RANGE, useApp,
 } from '../store/store';
 import { PROMPT_PRESETS, WEIGHT_PRESETS } from '../store/presets';
+import { freeName, pickAdapterFiles } from './arm-files';
 
-const OBJ_LABEL: Record<Objective, string> = { helpfulness: 'Helpfulness', harmlessness: 'Harmlessness' };
+const OBJ_LABEL: Record<BuiltinObjective, string> = { helpfulness: 'Helpfulness', harmlessness: 'Harmlessness' };
+/** a user ARM's slider id: its objective made safe for an id */
+const sliderId = (o: Objective) => `w-${o.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 
 const DECODERS: Array<{ id: Decoder; label: string; note: string }> = [
   { id: 'genarm', label: 'GenARM', note: 'base log-probs plus the weighted ARM log-probs, one ARM forward per token' },
@@ -171,15 +174,19 @@ export function WeightControls() {
   const loaded = useApp((s) => !!s.load.manifest);
   const avail = available.split(',').filter(Boolean) as Objective[];
   const inactive = decoder === 'base' || decoder === 'bon';
+  const userArms = useApp((s) => s.userArms);
+  const removeUserArm = useApp((s) => s.removeUserArm);
+  const busy = useApp((s) => s.armStatus.busy);
+  const drop = useDropArm();
   return (
-    <fieldset className="weights">
+    <fieldset className={`weights${drop.over ? ' drop-over' : ''}`} {...drop.handlers}>
       <legend>ARM weights α</legend>
       <p className="hint" id="weights-hint">
         {inactive
           ? `Not used by the ${decoder === 'base' ? 'base-only' : 'Best-of-N'} decoder.`
           : 'How strongly each reward model steers every next token (0 = not at all).'}
       </p>
-      {(['helpfulness', 'harmlessness'] as Objective[]).map((o) => {
+      {(['helpfulness', 'harmlessness'] as BuiltinObjective[]).map((o) => {
         const missing = loaded && !avail.includes(o);
         return (
           <div key={o} className={`weight weight-${o}`}>
@@ -198,6 +205,27 @@ export function WeightControls() {
           </div>
         );
       })}
+      {userArms.map((a) => (
+        <div key={a.objective} className="weight weight-user" data-objective={a.objective}>
+          <LiveRange
+            id={sliderId(a.objective)}
+            label={`${a.name} (your ARM)`}
+            value={weights[a.objective] ?? 0}
+            min={0}
+            max={5}
+            step={0.1}
+            describedBy="weights-hint"
+            onValue={(v) => setWeight(a.objective, v)}
+          />
+          <button type="button" className="btn btn-small remove-arm" disabled={busy}
+            aria-label={`Remove ${a.name}`} title={`Remove your ARM ${a.name}`}
+            onClick={() => void removeUserArm(a.objective)}>
+            Remove
+          </button>
+          <p className="hint arm-info">LoRA r={a.rank}, α={a.alpha} on {a.layers.length} layer{a.layers.length === 1 ? '' : 's'} ({a.targets.join(', ')})</p>
+        </div>
+      ))}
+      <AddArm onFiles={drop.add} />
       <div className="chips weight-presets" role="group" aria-labelledby="weight-presets-title">
         <span id="weight-presets-title" className="preset-title">Paper settings (help, harm)</span>
         {WEIGHT_PRESETS.map((p) => {
@@ -218,6 +246,74 @@ export function WeightControls() {
         })}
       </div>
     </fieldset>
+  );
+}
+
+/** Sends dropped or picked files to the store as a user ARM (slices/arms.ts); refusals stay text. */
+function useDropArm() {
+  const addUserArm = useApp((s) => s.addUserArm);
+  const setArmError = useApp((s) => s.setArmError);
+  const [over, setOver] = useState(false);
+  const add = async (files: File[], name: string) => {
+    const picked = pickAdapterFiles(files);
+    if (typeof picked === 'string') { setArmError(picked); return; }
+    const taken = useApp.getState().userArms.map((a) => a.name);
+    const [config, weights] = await Promise.all([picked.config.arrayBuffer(), picked.weights.arrayBuffer()]);
+    await addUserArm({ name: freeName(name || picked.folder || 'my ARM', taken), config: new Uint8Array(config), weights: new Uint8Array(weights) });
+  };
+  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files');
+  const handlers = {
+    onDragOver: (e: DragEvent) => { if (hasFiles(e)) { e.preventDefault(); setOver(true); } },
+    onDragLeave: () => setOver(false),
+    onDrop: (e: DragEvent) => {
+      if (!hasFiles(e)) return;
+      e.preventDefault();
+      setOver(false);
+      const name = (document.getElementById('arm-name') as HTMLInputElement | null)?.value.trim() ?? '';
+      void add(Array.from(e.dataTransfer.files), name);
+    },
+  };
+  return { over, handlers, add };
+}
+
+/** "Add your ARM": a PEFT LoRA adapter of the loaded base, from two files or their folder. */
+function AddArm({ onFiles }: { onFiles: (files: File[], name: string) => Promise<void> }) {
+  const status = useApp((s) => s.armStatus);
+  const ready = useApp((s) => s.load.status === 'ready');
+  const [name, setName] = useState('');
+  const pick = (input: HTMLInputElement) => {
+    const files = Array.from(input.files ?? []);
+    input.value = ''; // the same files again fire change again
+    if (files.length) void onFiles(files, name.trim()).then(() => setName(''));
+  };
+  // webkitdirectory is not in React's types; every current browser takes it
+  const folderProps = { webkitdirectory: '', directory: '' } as Record<string, string>;
+  return (
+    <div className="add-arm" role="group" aria-labelledby="add-arm-title">
+      <span id="add-arm-title" className="preset-title">Add your ARM</span>
+      <p className="hint" id="add-arm-hint">
+        A PEFT LoRA adapter of this base (the folder <code>npm run train-arm</code> or PEFT&apos;s save_pretrained writes):
+        pick or drop its <code>adapter_config.json</code> and <code>adapter_model.safetensors</code> here.
+        It runs as one more row of the base&apos;s graph and gets its own slider and token colours.
+      </p>
+      <div className="add-arm-row">
+        <label htmlFor="arm-name" className="sr-only">Name of your ARM</label>
+        <input id="arm-name" type="text" placeholder="Name (default: the folder's)" value={name} maxLength={64}
+          onChange={(e) => setName(e.target.value)} />
+        <label className={`btn btn-small${!ready || status.busy ? ' disabled' : ''}`}>
+          Files…
+          <input type="file" className="sr-only" data-testid="arm-files" multiple accept=".json,.safetensors,application/json"
+            aria-describedby="add-arm-hint" disabled={!ready || status.busy} onChange={(e) => pick(e.currentTarget)} />
+        </label>
+        <label className={`btn btn-small${!ready || status.busy ? ' disabled' : ''}`}>
+          Folder…
+          <input type="file" className="sr-only" data-testid="arm-folder" {...folderProps}
+            disabled={!ready || status.busy} onChange={(e) => pick(e.currentTarget)} />
+        </label>
+      </div>
+      {status.busy && <p className="hint" role="status">Checking the adapter against the base…</p>}
+      {status.error && <p className="hint warn arm-error" role="alert" data-testid="arm-error">{status.error}</p>}
+    </div>
   );
 }
 

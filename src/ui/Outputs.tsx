@@ -1,9 +1,9 @@
 // The side-by-side answers: base only and guided, the guided one as a token heatmap with a
 // tooltip on hover and on keyboard focus. Model output is only ever rendered as React text.
 import { useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import type { Objective, TokenRecord } from '../engine/types';
+import type { BuiltinObjective, Objective, TokenRecord } from '../engine/types';
 import type { HeatMode, PanelRun, Weights } from '../store/types';
-import { useApp } from '../store/store';
+import { isUserObjective, objectiveName, useApp } from '../store/store';
 import { fmtNum, fmtPct, fmtSigned, heatColour, heatDomain, heatValue, visibleToken } from './heat';
 import { TokenTooltip } from './TokenTooltip';
 
@@ -43,7 +43,8 @@ export function Answers() {
           <h2 id="guided-title">
             Guided · {DECODER_TITLE[decoder]}
             {weights && decoder !== 'base' && decoder !== 'bon' && (
-              <span className="weights-tag"> α = ({fmtNum(weights.helpfulness ?? 0, 1)}, {fmtNum(weights.harmlessness ?? 0, 1)})</span>
+              <span className="weights-tag"> α = ({fmtNum(weights.helpfulness ?? 0, 1)}, {fmtNum(weights.harmlessness ?? 0, 1)})
+                {userWeights(weights).map(([o, w]) => `, ${objectiveName(o)} ${fmtNum(w, 1)}`).join('')}</span>
             )}
           </h2>
           <RunStats run={guided} />
@@ -71,6 +72,11 @@ export function Answers() {
       </section>
     </div>
   );
+}
+
+/** The user ARMs' weights of a run (`user:NAME`, slices/arms.ts), in the order given. */
+function userWeights(w: Partial<Record<Objective, number>>): [Objective, number][] {
+  return (Object.entries(w) as [Objective, number][]).filter(([o]) => isUserObjective(o));
 }
 
 function firstDifference(a: TokenRecord[], b: TokenRecord[]): number {
@@ -123,9 +129,12 @@ function PlainTokens({ run }: { run: PanelRun }) {
 
 function tokenLabel(t: TokenRecord, mode: HeatMode, v: number | undefined): string {
   const parts = [`Token ${t.index + 1}: "${visibleToken(t.text)}"`];
-  const short: Record<Objective, string> = { helpfulness: 'helpful', harmlessness: 'harmless' };
-  for (const o of ['helpfulness', 'harmlessness'] as Objective[]) {
+  const short: Record<BuiltinObjective, string> = { helpfulness: 'helpful', harmlessness: 'harmless' };
+  for (const o of ['helpfulness', 'harmlessness'] as BuiltinObjective[]) {
     if (typeof t.shifts[o] === 'number') parts.push(`${short[o]} shift ${fmtSigned(t.shifts[o])}`);
+  }
+  for (const o of Object.keys(t.shifts) as Objective[]) {
+    if (isUserObjective(o) && typeof t.shifts[o] === 'number') parts.push(`${objectiveName(o)} shift ${fmtSigned(t.shifts[o])}`);
   }
   if (mode === 'sum' && v !== undefined) parts.push(`weighted ${fmtSigned(v)}`);
   parts.push(`p base ${fmtPct(t.p_base)}, guided ${fmtPct(t.p_guided)}`);
@@ -135,14 +144,12 @@ function tokenLabel(t: TokenRecord, mode: HeatMode, v: number | undefined): stri
 export function HeatTokens({ run }: { run: PanelRun }) {
   const mode = useApp((s) => s.heat);
   const uiWeights = useApp((s) => s.settings.weights);
-  const weights: Weights = {
-    helpfulness: run.settings?.weights.helpfulness ?? uiWeights.helpfulness,
-    harmlessness: run.settings?.weights.harmlessness ?? uiWeights.harmlessness,
-  };
+  // the run's weights (a user ARM's too: slices/arms.ts), else the sliders'
+  const weights = { ...uiWeights, ...run.settings?.weights } as Weights;
   const tokens = run.tokens;
-  // keyed on the two numbers, not the weights object, which is new on every render
-  const { helpfulness: hw, harmlessness: sw } = weights;
-  const values = useMemo(() => tokens.map((t) => heatValue(t, mode, { helpfulness: hw, harmlessness: sw })), [tokens, mode, hw, sw]);
+  // keyed on the numbers, not the weights object, which is new on every render
+  const wKey = JSON.stringify(weights);
+  const values = useMemo(() => tokens.map((t) => heatValue(t, mode, JSON.parse(wKey) as Weights)), [tokens, mode, wKey]);
   const domain = heatDomain(values);
   const [active, setActive] = useState<number | null>(null);
   const [anchor, setAnchor] = useState<HTMLElement | null>(null);  // the active token's span

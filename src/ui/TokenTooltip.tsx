@@ -1,11 +1,14 @@
 // Tooltip for one guided token: its rewards and shifts, base vs guided probability, and the
 // top-5 alternatives under each distribution as bars with the chosen token marked.
 import { useLayoutEffect, useRef, useState } from 'react';
-import type { Alternative, Objective, TokenRecord } from '../engine/types';
+import type { Alternative, BuiltinObjective, Objective, TokenRecord } from '../engine/types';
+import { isUserObjective, objectiveName } from '../store/settings';
 import type { HeatMode, Weights } from '../store/types';
 import { fmtNum, fmtPct, fmtSigned, visibleToken } from './heat';
 
-const NAME: Record<Objective, string> = { helpfulness: 'Helpfulness ARM', harmlessness: 'Harmlessness ARM' };
+const NAME: Record<BuiltinObjective, string> = { helpfulness: 'Helpfulness ARM', harmlessness: 'Harmlessness ARM' };
+/** a row's name: a user ARM (`user:NAME`) by its own name */
+const rowName = (o: Objective) => (isUserObjective(o) ? `${objectiveName(o)} (your ARM)` : NAME[o as BuiltinObjective]);
 
 export function TokenTooltip(props: {
   token: TokenRecord; value: number | undefined; mode: HeatMode; weights: Weights;
@@ -38,7 +41,9 @@ export function TokenTooltip(props: {
     };
   }, [anchor, t]);
 
-  const objectives = (['helpfulness', 'harmlessness'] as Objective[]).filter(
+  // the suite's objectives first, then the user's ARMs in the order the record lists them
+  const users = [...new Set([...Object.keys(t.rewards), ...Object.keys(t.shifts)])].filter(isUserObjective) as Objective[];
+  const objectives = ([...(['helpfulness', 'harmlessness'] as Objective[]), ...users]).filter(
     (o) => typeof t.rewards[o] === 'number' || typeof t.shifts[o] === 'number',
   );
 
@@ -63,7 +68,7 @@ export function TokenTooltip(props: {
         <tbody>
           {objectives.map((o) => (
             <tr key={o} data-objective={o}>
-              <th scope="row">{NAME[o]} <span className="tt-w">α={fmtNum(props.weights[o], 1)}</span></th>
+              <th scope="row">{rowName(o)} <span className="tt-w">α={fmtNum(props.weights[o], 1)}</span></th>
               <td>{fmtNum(t.rewards[o])}</td>
               <td className={sign(t.shifts[o])}>{fmtSigned(t.shifts[o])}</td>
             </tr>

@@ -4,7 +4,7 @@
 // and backend changes (a WASM fallback after a lost GPU sends a second 'ready').
 // Ordering runs is the worker host's job (host.ts); the client only gives each request
 // an id and routes each event to the callbacks of the request it names.
-import type { GenerateSettings, GenerationResult, LoadProgress } from '../engine/types';
+import type { AdapterFiles, AdapterInfo, GenerateSettings, GenerationResult, LoadProgress, Objective } from '../engine/types';
 import {
   EngineError, type EngineLoadOptions, type GenArmEngine, type GenerateCallbacks, type Ready, type Unsubscribe,
 } from '../engine/interface';
@@ -66,6 +66,8 @@ export class WorkerEngine implements GenArmEngine {
   /** the newest request: what abort() stops */
   private current: number | null = null;
   private readonly pending = new Map<number, Pending>();
+  /** addAdapter / removeAdapter calls waiting for their answer */
+  private readonly adapterPending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private loadWaiter: { resolve: (r: Ready) => void; reject: (e: Error) => void } | null = null;
   private readonly progressListeners = new Set<Listener<LoadProgress>>();
   private readonly noticeListeners = new Set<Listener<string>>();
@@ -109,6 +111,27 @@ export class WorkerEngine implements GenArmEngine {
   /** Stop the run in flight at its next step; its promise resolves with what it has. */
   abort(): void {
     if (this.current !== null) this.send({ type: 'abort', requestId: this.current });
+  }
+
+  /**
+   * Add a user's PEFT LoRA adapter as the objective `user:NAME` (the host cancels the run in
+   * flight first); rejects with an EngineError saying why the files do not fit.
+   */
+  addAdapter(files: AdapterFiles): Promise<AdapterInfo> {
+    return this.adapterCall<AdapterInfo>((requestId) => ({ type: 'add-adapter', requestId, ...files }));
+  }
+
+  /** Remove a user ARM added with addAdapter. */
+  async removeAdapter(objective: Objective): Promise<void> {
+    await this.adapterCall((requestId) => ({ type: 'remove-adapter', requestId, objective }));
+  }
+
+  private adapterCall<T>(make: (requestId: number) => WorkerRequest): Promise<T> {
+    const requestId = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.adapterPending.set(requestId, { resolve: resolve as (v: unknown) => void, reject });
+      this.send(make(requestId));
+    });
   }
 
   /** Test hook: destroy the worker's WebGPU device to exercise the WASM fallback (only the e2e test build's worker obeys). */
@@ -177,9 +200,20 @@ export class WorkerEngine implements GenArmEngine {
       case 'done':
         this.settle(e.requestId)?.resolve(e.result);
         break;
+      case 'adapter-added':
+      case 'adapter-removed': {
+        const p = this.adapterPending.get(e.requestId);
+        this.adapterPending.delete(e.requestId);
+        p?.resolve(e.type === 'adapter-added' ? e.adapter : undefined);
+        break;
+      }
       case 'error': {
         const err = new EngineError(e.message, e.file, e.recoverable);
-        if (e.requestId !== undefined && this.pending.has(e.requestId)) {
+        const call = e.requestId !== undefined ? this.adapterPending.get(e.requestId) : undefined;
+        if (call) {
+          this.adapterPending.delete(e.requestId!);
+          call.reject(err);
+        } else if (e.requestId !== undefined && this.pending.has(e.requestId)) {
           this.settle(e.requestId)!.reject(err);
         } else if (this.loadWaiter) {
           this.loadWaiter.reject(err);
@@ -200,6 +234,8 @@ export class WorkerEngine implements GenArmEngine {
       p.reject(err);
     }
     this.pending.clear();
+    for (const p of this.adapterPending.values()) p.reject(err);
+    this.adapterPending.clear();
     this.current = null;
   }
 }

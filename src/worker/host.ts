@@ -7,10 +7,15 @@
 import type { BackendInfo, GenerationResult, LoadProgress, Manifest } from '../engine/types';
 import { ModelFileError } from '../engine/files';
 import type { GenArmGenerator } from '../engine/interface';
-import type { AbortRequest, GenerateRequest, LoadRequest, WorkerEvent, WorkerRequest } from './protocol';
+import type {
+  AbortRequest, AddAdapterRequest, GenerateRequest, LoadRequest, RemoveAdapterRequest, WorkerEvent, WorkerRequest,
+} from './protocol';
 
-/** What the host needs of a loaded suite: engine.ts's Engine, or a test's stand-in (src/store/fake-engine.ts). */
-export interface HostedEngine extends Pick<GenArmGenerator, 'generate'> {
+/**
+ * What the host needs of a loaded suite: engine.ts's Engine, or a test's stand-in (src/store/fake-engine.ts).
+ * One without addAdapter refuses a user's ARM.
+ */
+export interface HostedEngine extends Pick<GenArmGenerator, 'generate'>, Partial<Pick<GenArmGenerator, 'addAdapter' | 'removeAdapter'>> {
   readonly backend: BackendInfo;
   readonly manifest: Manifest;
   dispose(): Promise<void>;
@@ -39,6 +44,8 @@ export class EngineHost {
   private loading: Promise<void> = Promise.resolve();
   private notices: string[] = [];
   private closed = false;
+  /** the user ARMs of this load, in the order added: re-added after a fallback reload on WASM */
+  private adapters: AddAdapterRequest[] = [];
 
   private readonly post: (e: WorkerEvent) => void;
 
@@ -62,6 +69,11 @@ export class EngineHost {
         return this.generate(req);
       case 'abort':
         return this.abort(req);
+      case 'add-adapter':
+      case 'remove-adapter':
+        // on the load chain: a generate sent after this waits for it, and sees the new objective
+        this.loading = this.loading.then(() => this.adapter(req));
+        return this.loading;
       case 'debug':
         return Promise.resolve(); // handled by the worker entry in the test build (it owns the GPU device); else ignored
     }
@@ -90,6 +102,8 @@ export class EngineHost {
     this.engine = null;
     await old?.dispose().catch(() => {});
     this.notices = fallback ? this.notices : [];
+    // a new load starts without user ARMs; the fallback reload keeps them
+    if (!fallback) this.adapters = [];
     this.lastLoad = req;
     try {
       this.engine = await this.loadEngine(req, {
@@ -97,6 +111,7 @@ export class EngineHost {
         fallback,
         onProgress: (progress) => this.post({ type: 'progress', progress }),
       });
+      if (fallback) await this.readdAdapters(this.engine);
       this.post({ type: 'ready', backend: this.engine.backend, manifest: this.engine.manifest, notices: [...this.notices] });
     } catch (e) {
       if (!fallback && this.isGpuFailure(e)) {
@@ -165,6 +180,43 @@ export class EngineHost {
       if (this.current === run) this.current = null;
       settle();
     }
+  }
+
+  /** A user ARM added or removed (GenArmEngine.addAdapter): the run in flight is cancelled first. */
+  private async adapter(req: AddAdapterRequest | RemoveAdapterRequest): Promise<void> {
+    const { requestId } = req;
+    await this.stopCurrent();
+    try {
+      const engine = this.engine;
+      if (!engine) throw new Error('no model loaded: send a load request first');
+      if (!engine.addAdapter || !engine.removeAdapter) throw new Error('this engine cannot add an ARM');
+      if (req.type === 'add-adapter') {
+        const adapter = await engine.addAdapter({ name: req.name, config: req.config, weights: req.weights });
+        this.adapters.push(req);
+        this.post({ type: 'adapter-added', requestId, adapter });
+      } else {
+        await engine.removeAdapter(req.objective);
+        this.adapters = this.adapters.filter((a) => `user:${a.name.trim()}` !== req.objective);
+        this.post({ type: 'adapter-removed', requestId, objective: req.objective });
+      }
+    } catch (e) {
+      this.post({ type: 'error', requestId, message: (e as Error).message ?? String(e), recoverable: true });
+    }
+  }
+
+  /** After a fallback reload: the user's ARMs again, each that fails said in a notice. */
+  private async readdAdapters(engine: HostedEngine): Promise<void> {
+    const keep: AddAdapterRequest[] = [];
+    for (const a of this.adapters) {
+      try {
+        if (!engine.addAdapter) throw new Error('this engine cannot add an ARM');
+        await engine.addAdapter({ name: a.name, config: a.config, weights: a.weights });
+        keep.push(a);
+      } catch (e) {
+        this.notice(`your ARM "${a.name}" could not be added again after the reload: ${(e as Error).message}`);
+      }
+    }
+    this.adapters = keep;
   }
 
   private async abort(req: AbortRequest): Promise<void> {

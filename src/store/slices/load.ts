@@ -7,8 +7,8 @@ import type { GenArmEngine } from '../../engine/interface';
 import { defaultSuite } from '../../engine/manifest';
 import type { Manifest } from '../../engine/types';
 import { connect, currentEngine, keep, readManifest } from '../connection';
-import { availableObjectives, errMessage, OBJECTIVES } from '../settings';
-import type { AppState, LoadSlice, SliceState } from '../types';
+import { availableObjectives, errMessage, isUserObjective, OBJECTIVES } from '../settings';
+import type { AppState, LoadSlice, SliceState, Weights } from '../types';
 import { IDLE_PANEL } from './runs';
 import { IDLE_SWEEP } from './sweep';
 
@@ -34,7 +34,13 @@ export const createLoadSlice: StateCreator<AppState, [], [], LoadSlice> = (set, 
     }
     // a later loadModels replaces the engine: everything this one still reports is stale
     const live = () => c === currentEngine();
-    set({ load: { status: 'manifest' }, notices: [], base: IDLE_PANEL, guided: IDLE_PANEL, baseCache: undefined });
+    // the new engine has none of the user's ARMs (slices/arms.ts): their sliders go
+    set((s) => ({
+      load: { status: 'manifest' }, notices: [], base: IDLE_PANEL, guided: IDLE_PANEL, baseCache: undefined,
+      userArms: [], armStatus: { busy: false },
+      settings: { ...s.settings, weights: builtinWeights(s.settings.weights) },
+      heat: isUserObjective(s.heat) ? 'sum' : s.heat,
+    }));
     const { baseUrl } = get();
     // The manifest lists the suites; read it here to pick one before the engine loads it.
     let manifest: Manifest;
@@ -129,3 +135,8 @@ export const createLoadSlice: StateCreator<AppState, [], [], LoadSlice> = (set, 
     set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
   },
 });
+
+/** The weights without the user ARMs' (a new load has none of them). */
+function builtinWeights(w: Weights): Weights {
+  return Object.fromEntries(Object.entries(w).filter(([o]) => !isUserObjective(o))) as Weights;
+}
