@@ -30,7 +30,7 @@ const MiB = 2 ** 20;
 const RUNS = Number(process.env.GENARM_RUNS ?? 3);
 
 interface Variant {
-  id: 'inline' | 'transport';
+  id: 'inline' | 'transport' | 'transport-noprepack';
   cold: { model_bytes_on_wire: number; files: string[]; ready_ms: number; phases_ms: Record<string, number>; renderer_peak_rss_bytes: number | null };
   warm: { model_bytes_on_wire: number; ready_ms: number; files_from_cache: number; files: number };
   /** then the trajectory RMs (ARGS, Best-of-N) in the same context: what they add on the wire */
@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   const browser = await launchBrowser();
   const variants: Variant[] = [];
   try {
-    for (const id of ['inline', 'transport'] as const) {
+    // transport-noprepack: the same load with onnxruntime's weight pre-packing off (EngineLoadOptions.prepack)
+    for (const id of ['inline', 'transport', 'transport-noprepack'] as const) {
       const before = rendererPids(process.pid);
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const r = await (window as unknown as { harness: Harness }).harness.load(req);
         return { ms: performance.now() - t0, t0, reason: r.backend.reason, progress: r.progress };
-      }, { suite: SUITE, backend: 'wasm' as const, threads: THREADS, dtype: 'fp32' as const, path: 'fused' as const, baseUrl: '/bench-models/', transport: id === 'transport', loadRms });
+      }, { suite: SUITE, backend: 'wasm' as const, threads: THREADS, dtype: 'fp32' as const, path: 'fused' as const, baseUrl: '/bench-models/', transport: id !== 'inline', prepack: id !== 'transport-noprepack', loadRms });
       await open();
       net.reset();
       const cold = await load();
@@ -129,13 +130,13 @@ async function main(): Promise<void> {
     server.close();
     rmSync(out, { recursive: true, force: true });
   }
-  const [a, b] = variants;
+  const [a, b, c] = variants;
   const result = {
     what: `Chromium WASM (${THREADS} threads), suite ${SUITE} fused fp32 (base + ${suite.fused.rows.length - 1} ARMs), before (inline fp32 graph) vs after (GGUF transport), same run`,
     created: new Date().toISOString(),
     machine: machineInfo(),
     settings: SETTINGS,
-    same_tokens: JSON.stringify(a.tokens) === JSON.stringify(b.tokens),
+    same_tokens: JSON.stringify(a.tokens) === JSON.stringify(b.tokens) && JSON.stringify(a.tokens) === JSON.stringify(c.tokens),
     summary: {
       download_mib: { inline: +(a.cold.model_bytes_on_wire / MiB).toFixed(1), transport: +(b.cold.model_bytes_on_wire / MiB).toFixed(1) },
       download_mib_whole_suite: {
@@ -145,11 +146,9 @@ async function main(): Promise<void> {
       ready_s_cold: { inline: +(a.cold.ready_ms / 1000).toFixed(1), transport: +(b.cold.ready_ms / 1000).toFixed(1) },
       ready_s_warm: { inline: +(a.warm.ready_ms / 1000).toFixed(1), transport: +(b.warm.ready_ms / 1000).toFixed(1) },
       warm_download_mib: { inline: +(a.warm.model_bytes_on_wire / MiB).toFixed(1), transport: +(b.warm.model_bytes_on_wire / MiB).toFixed(1) },
-      renderer_peak_mib: {
-        inline: a.cold.renderer_peak_rss_bytes && Math.round(a.cold.renderer_peak_rss_bytes / MiB),
-        transport: b.cold.renderer_peak_rss_bytes && Math.round(b.cold.renderer_peak_rss_bytes / MiB),
-      },
-      ms_per_token: { inline: +a.ms_per_token.toFixed(1), transport: +b.ms_per_token.toFixed(1) },
+      renderer_peak_mib: Object.fromEntries(variants.map((v) => [v.id, v.cold.renderer_peak_rss_bytes && Math.round(v.cold.renderer_peak_rss_bytes / MiB)])),
+      ms_per_token: Object.fromEntries(variants.map((v) => [v.id, +v.ms_per_token.toFixed(1)])),
+      ready_s_cold_all: Object.fromEntries(variants.map((v) => [v.id, +(v.cold.ready_ms / 1000).toFixed(1)])),
     },
     memory_method: "VmHWM (peak RSS) of the page's renderer process (the worker lives in it), one fresh browser context per variant",
     variants,

@@ -50,6 +50,8 @@ export interface BrowserPlatformOptions {
    * makes every later session creation hang, which breaks the fallback to WASM (docs/BROWSER.md).
    */
   transportOnWebGpu?: boolean;
+  /** false: onnxruntime's `session.disable_prepacking` (EngineLoadOptions.prepack) */
+  prepack?: boolean;
 }
 
 interface GpuProbe {
@@ -166,6 +168,7 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
           ...(preferredOutputLocation ? { preferredOutputLocation } : {}),
           ...(externalData ? { externalData } : {}),
           ...(opts.logSeverityLevel !== undefined ? { logSeverityLevel: opts.logSeverityLevel } : {}),
+          ...(opts.prepack === false ? { extra: { session: { disable_prepacking: '1' } } } : {}),
         });
         await watchDevice();
         return session as unknown as InferenceSession;

@@ -174,6 +174,8 @@ export class Engine implements GenArmGenerator {
           let session;
           if (t) {
             const g = await transport.load(t);
+            // the last graph: drop the GGUF's bytes (94 MiB) before onnxruntime makes its own copy
+            if (i === graphs.length - 1) transport.release();
             progress.setPhase('session');
             session = await platform.createSession(g.graph, graphs[i], dtype, { kvOnDevice: true, externalData: g.externalData });
             g.release();

@@ -59,6 +59,13 @@ export interface EngineLoadOptions {
    * inline fp32 graph (comparison, bench). WebGPU always loads inline (docs/BROWSER.md).
    */
   transport?: boolean;
+  /**
+   * Let onnxruntime pre-pack constant MatMul weights at session creation (default true, its own
+   * default). Pre-packing keeps a packed copy beside each weight while the session is built, and
+   * WASM memory never shrinks: false trades per-token speed for the renderer's peak memory
+   * (bench/transport-load.ts measures both). Browser platform only.
+   */
+  prepack?: boolean;
 }
 
 /** A failure the engine reports, naming the model file at fault when there is one. */

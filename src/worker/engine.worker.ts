@@ -13,6 +13,7 @@ const host = new EngineHost(
       backend: fallback ? 'wasm' : req.backend,
       threads: req.threads,
       logSeverityLevel: req.logSeverityLevel,
+      prepack: req.prepack,
       // a test hook (the test build only): WebGPU from the GGUF transport, to re-check docs/BROWSER.md
       transportOnWebGpu: import.meta.env.MODE === 'e2e' && req.transportOnWebGpu === true,
       notice,
