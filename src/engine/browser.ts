@@ -50,7 +50,7 @@ export interface BrowserPlatformOptions {
    * makes every later session creation hang, which breaks the fallback to WASM (docs/BROWSER.md).
    */
   transportOnWebGpu?: boolean;
-  /** false: onnxruntime's `session.disable_prepacking` (EngineLoadOptions.prepack) */
+  /** false: onnxruntime's `session.disable_prepacking` (EngineLoadOptions.prepack); default: on, unless navigator.deviceMemory <= 4 */
   prepack?: boolean;
 }
 
@@ -113,6 +113,17 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
     }
   }
 
+  // Weight pre-packing: onnxruntime keeps a packed copy of each fp32 MatMul weight, which is
+  // faster per token but, since WASM memory never shrinks, leaves the renderer at about twice
+  // the weights (bench/results/transport-load.json: SmolLM2 base + 2 ARMs fused, 1985 MiB and
+  // 75 ms/token with it, 1097 MiB and 95 ms/token without). Kept on unless asked otherwise or the
+  // device reports 4 GB of memory or less (navigator.deviceMemory, Chromium only).
+  const deviceMemory = (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory;
+  const prepack = opts.prepack ?? !(backend === 'wasm' && deviceMemory !== undefined && deviceMemory <= 4);
+  if (backend === 'wasm' && !prepack) {
+    reason += `; weight pre-packing off (${opts.prepack === false ? 'requested' : `device memory ${deviceMemory} GB`}: less memory, slower per token)`;
+  }
+
   // Device loss turns every pending and later run into a rejection instead of a hang.
   let lostReason: string | null = null;
   let rejectLost: (e: Error) => void = () => {};
@@ -168,7 +179,7 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
           ...(preferredOutputLocation ? { preferredOutputLocation } : {}),
           ...(externalData ? { externalData } : {}),
           ...(opts.logSeverityLevel !== undefined ? { logSeverityLevel: opts.logSeverityLevel } : {}),
-          ...(opts.prepack === false ? { extra: { session: { disable_prepacking: '1' } } } : {}),
+          ...(!prepack ? { extra: { session: { disable_prepacking: '1' } } } : {}),
         });
         await watchDevice();
         return session as unknown as InferenceSession;

@@ -60,10 +60,10 @@ export interface EngineLoadOptions {
    */
   transport?: boolean;
   /**
-   * Let onnxruntime pre-pack constant MatMul weights at session creation (default true, its own
-   * default). Pre-packing keeps a packed copy beside each weight while the session is built, and
-   * WASM memory never shrinks: false trades per-token speed for the renderer's peak memory
-   * (bench/transport-load.ts measures both). Browser platform only.
+   * Let onnxruntime pre-pack constant MatMul weights at session creation (default: on, unless the
+   * device reports 4 GB of memory or less). Pre-packing keeps a packed copy beside each weight, and
+   * WASM memory never shrinks: false trades per-token speed (+26%) for the renderer's peak memory
+   * (-45%; bench/transport-load.ts measures both). Browser platform, WASM only.
    */
   prepack?: boolean;
 }
