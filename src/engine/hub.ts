@@ -16,7 +16,6 @@ import { sha256Hex } from './files';
 import { OBJECTIVES, defaultSuite } from './manifest';
 import type { InferenceSession } from './ort';
 import { pastName, presentName } from './kv-cache';
-import { parseJsonBytes } from './tokenizer';
 
 export const DEFAULT_HUB = 'https://huggingface.co';
 
@@ -429,6 +428,16 @@ export class HubBase {
     if ((typeof heads === 'number' && heads !== arch.num_kv_heads) || (typeof dim === 'number' && dim !== arch.head_dim)) {
       throw new HubRepoError(`${this.name}: its cache is [*, ${heads}, *, ${dim}] but config.json says ${arch.num_kv_heads} kv heads of ${arch.head_dim}`);
     }
+  }
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON of any shape: each caller checks the fields it reads
+function parseJsonBytes(bytes: Uint8Array, path: string): any {
+  // (tokenizer.ts has the same, but importing it would pull transformers.js into the page's bundle, which lists hub suites)
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
 }
 
