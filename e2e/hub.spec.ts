@@ -1,0 +1,102 @@
+// Weak-to-strong in the page (WASM project): hub bases from a mock hub (e2e/mock-hub.ts, this
+// project's tiny base served as hub repos) at ?hub=URL. The picker lists the hub suites with
+// their download sizes before anything downloads; a hub suite named in the URL
+// (?hubrepo=genarm-test/tiny-base&hubarms=tiny: the tiny base, guided by the tiny suite's ARMs on
+// the separate path) loads from the hub and generates with ARM weights the same answer as the
+// embedded tiny suite (same base weights); an unreachable hub says so while the embedded suite works.
+import { expect, test } from '@playwright/test';
+import { join } from 'node:path';
+import { generateAndWait, guided, guidedTokens, openReady, ROOT, setSlider, shot, suiteMissing } from './helpers';
+import { closedPort, startMockHub, tinyRepoFiles, tinyRepos, type MockHub } from './mock-hub';
+import { fmtBytes } from '../src/ui/heat';
+
+const MODELS = join(ROOT, 'public/models');
+let hub: MockHub;
+let tinyBytes = 0;
+
+test.beforeAll(async () => {
+  if (suiteMissing('tiny')) return;
+  const files = tinyRepoFiles(MODELS);
+  tinyBytes = Object.values(files).reduce((s, b) => s + b.length, 0);
+  // the page's own hub suites, listed from the same tiny files (their sizes only: they are never loaded here)
+  hub = await startMockHub({
+    ...tinyRepos(MODELS),
+    'HuggingFaceTB/SmolLM2-360M-Instruct': { files },
+    'HuggingFaceTB/SmolLM2-1.7B-Instruct': { files },
+  });
+});
+test.afterAll(async () => {
+  await hub?.close();
+});
+test.beforeEach(() => {
+  const why = suiteMissing('tiny');
+  test.skip(!!why, `tiny models unavailable: ${why}`);
+});
+
+const suitePicker = (page: import('@playwright/test').Page) => page.locator('#suite');
+
+test('hub suites listed with their sizes; the tiny hub base loads from the hub and generates with ARM weights as the embedded suite does', async ({ page }, info) => {
+  const q = `?suite=tiny&dtype=fp32&max=10&seed=5&temp=0.8&hub=${encodeURIComponent(hub.url)}&hubrepo=genarm-test/tiny-base&hubarms=tiny`;
+  await openReady(page, q);
+  const size = `base ${fmtBytes(tinyBytes)} (fp32) from the hub`;
+  // the picker lists the page's hub suites and the URL's, sized for this backend (WASM: fp32), before any download
+  for (const label of ['SmolLM2-360M-Instruct (hub)', 'SmolLM2-1.7B-Instruct (hub)', 'genarm-test/tiny-base (hub)']) {
+    await expect(suitePicker(page).locator('option', { hasText: label })).toHaveText(`${label} · ${size}`);
+  }
+  expect([...hub.downloads.keys()]).toEqual([]);
+
+  // the embedded tiny suite's answer with ARM weights
+  await setSlider(page, 'Helpfulness', 2);
+  await setSlider(page, 'Harmlessness', 1);
+  await generateAndWait(page);
+  const embedded = await guided(page).locator('[data-reward-helpfulness]').allInnerTexts();
+  expect(embedded.length).toBeGreaterThan(0);
+
+  await suitePicker(page).selectOption('hub:genarm-test/tiny-base');
+  await expect(page.locator('[data-backend="wasm"]')).toHaveAttribute('title', /hub base genarm-test\/tiny-base@[0-9a-f]{7}: fp32 \(model\.onnx\)/, { timeout: 90_000 });
+  await expect(page.getByRole('button', { name: 'Generate', exact: true })).toBeEnabled({ timeout: 90_000 });
+  expect(hub.downloads.get('genarm-test/tiny-base/onnx/model.onnx')).toBe(1);
+  expect(hub.downloads.get('genarm-test/tiny-base/tokenizer.json')).toBe(1);
+  // the URL keeps the choice and the hub
+  await expect.poll(() => new URL(page.url()).searchParams.get('suite')).toBe('hub:genarm-test/tiny-base');
+  expect(new URL(page.url()).searchParams.get('hub')).toBe(hub.url);
+
+  await generateAndWait(page);
+  const toks = guidedTokens(page);
+  expect(await toks.count()).toBeGreaterThan(0);
+  for (const attr of ['data-reward-helpfulness', 'data-reward-harmlessness']) {
+    const v = await toks.first().getAttribute(attr);
+    expect(Number.isFinite(Number(v)), `${attr}=${v}`).toBe(true);
+  }
+  // same base weights, same ARMs, same seed and weights: the same answer, token by token
+  expect(await toks.allInnerTexts()).toEqual(embedded);
+  await shot(page, info, 'hub-tiny');
+
+  // a second visit reads the hub files from Cache Storage (keyed by commit and sha256): only the listing is asked again
+  await page.reload();
+  await expect(page.locator('[data-backend="wasm"]')).toHaveAttribute('title', /hub base genarm-test\/tiny-base/, { timeout: 90_000 });
+  await expect(page.getByRole('button', { name: 'Generate', exact: true })).toBeEnabled({ timeout: 90_000 });
+  expect(hub.downloads.get('genarm-test/tiny-base/onnx/model.onnx')).toBe(1);
+  expect(hub.downloads.get('genarm-test/tiny-base/tokenizer.json')).toBe(1);
+});
+
+test('an unreachable hub: its suites say "hub unreachable", the embedded suite works', async ({ page }, info) => {
+  const dead = `http://127.0.0.1:${await closedPort()}`;
+  await openReady(page, `?suite=tiny&dtype=fp32&max=6&hub=${encodeURIComponent(dead)}`);
+  await expect(page.getByTestId('hub-status')).toContainText(`Hub suites: hub unreachable (${dead})`);
+  const opt = suitePicker(page).locator('option', { hasText: 'SmolLM2-360M-Instruct (hub)' });
+  await expect(opt).toHaveText('SmolLM2-360M-Instruct (hub) · hub unreachable');
+  await expect(opt).toBeDisabled();
+  await generateAndWait(page);
+  expect(await guidedTokens(page).count()).toBeGreaterThan(0);
+  await shot(page, info, 'hub-unreachable');
+});
+
+test('a broken hub repo names the file and offers Retry', async ({ page }) => {
+  await openReady(page, `?suite=tiny&dtype=fp32&hub=${encodeURIComponent(hub.url)}&hubrepo=genarm-test/tiny-404&hubarms=tiny`);
+  await suitePicker(page).selectOption('hub:genarm-test/tiny-404');
+  const err = page.locator('.load-error');
+  await expect(err).toContainText('genarm-test/tiny-404/onnx/model.onnx', { timeout: 60_000 });
+  await expect(err).toContainText('HTTP 404');
+  await expect(err.getByRole('button', { name: 'Retry' })).toBeVisible();
+});
