@@ -187,7 +187,8 @@ export class Engine implements GenArmGenerator {
           const t = transportOf(graphs[i], dtype);
           let session;
           if (hub?.owns(graphs[i])) {
-            session = await hub.createSession((f) => fetchOne(f, 'bytes') as Promise<Uint8Array>, (graph, externalData) => {
+            // (add: a variant tried after one that cannot run here joins the progress)
+            session = await hub.createSession((f) => (progress.add(f), fetchOne(f, 'bytes')) as Promise<Uint8Array>, (graph, externalData) => {
               progress.setPhase('session');
               return platform.createSession(graph, graphs[i], hub.variant.dtype, { kvOnDevice: true, ...(externalData ? { externalData } : {}) });
             });

@@ -13,6 +13,7 @@
 // Cache Storage in the browser, per-file progress), as ManifestFiles with their own `url`.
 import type { Dtype, Manifest, ManifestFile, ModelArch, ModelEntry, ModelSuite } from './types';
 import { sha256Hex } from './files';
+import { UnsupportedGraphError } from './platform';
 import { OBJECTIVES, defaultSuite } from './manifest';
 import type { InferenceSession } from './ort';
 import { pastName, presentName } from './kv-cache';
@@ -196,17 +197,23 @@ export function hubVariantFiles(listing: HubListing, dtype: Dtype, onnxDir = 'on
   return null;
 }
 
-/** The variant to load: the requested dtype (an error when absent), else the first of the backend's order the repo has. */
-export function chooseHubVariant(listing: HubListing, backend: HubBackend, shaderF16: boolean, requested?: Dtype, onnxDir = 'onnx'): HubVariant {
+/**
+ * The variants to try, best first: the requested dtype alone (an error when absent), else every
+ * dtype of the backend's order (hubDtypeOrder) the repo has; the first is the choice, the rest are
+ * tried in turn when a graph cannot run here (a kernel this backend lacks: HubBase.createSession).
+ */
+export function hubVariants(listing: HubListing, backend: HubBackend, shaderF16: boolean, requested?: Dtype, onnxDir = 'onnx'): HubVariant[] {
   const sum = (fs: ManifestFile[]) => fs.reduce((s, f) => s + f.bytes, 0);
   const at = `${listing.repo}@${listing.sha.slice(0, 7)}`;
   if (requested) {
     const files = hubVariantFiles(listing, requested, onnxDir);
     if (!files) throw new HubRepoError(`dtype ${requested} requested, but hub repo ${at} has no ${VARIANT_NAMES[requested].map((n) => `${onnxDir}/${n}`).join(' or ')}`);
-    return { dtype: requested, files, bytes: sum(files), why: `${requested} requested` };
+    return [{ dtype: requested, files, bytes: sum(files), why: `${requested} requested` }];
   }
+  const order = hubDtypeOrder(backend, shaderF16);
   const skipped: string[] = [];
-  for (const dtype of hubDtypeOrder(backend, shaderF16)) {
+  const out: HubVariant[] = [];
+  for (const dtype of order) {
     const files = hubVariantFiles(listing, dtype, onnxDir);
     if (!files) continue;
     const bytes = sum(files);
@@ -214,11 +221,19 @@ export function chooseHubVariant(listing: HubListing, backend: HubBackend, shade
       skipped.push(`fp32 is ${(bytes / 1e9).toFixed(1)} GB, too big for WASM memory beside the ARMs`);
       continue;
     }
-    const first = hubDtypeOrder(backend, shaderF16)[0];
-    return { dtype, files, bytes, why: [...skipped, dtype === first ? `${dtype} first for ${backend}${backend === 'webgpu' ? (shaderF16 ? ' with shader-f16' : ' without shader-f16') : ''}` : `${dtype} (the repo has no ${first})`].join('; ') };
+    const why = dtype === order[0]
+      ? `${dtype} first for ${backend}${backend === 'webgpu' ? (shaderF16 ? ' with shader-f16' : ' without shader-f16') : ''}`
+      : `${dtype} (the repo has no ${order.slice(0, order.indexOf(dtype)).join(' or ')} this backend takes)`;
+    out.push({ dtype, files, bytes, why: out.length ? `${dtype} next` : [...skipped, why].join('; ') });
   }
-  const names = hubDtypeOrder(backend, shaderF16).flatMap((d) => VARIANT_NAMES[d]).map((n) => `${onnxDir}/${n}`);
+  if (out.length) return out;
+  const names = order.flatMap((d) => VARIANT_NAMES[d]).map((n) => `${onnxDir}/${n}`);
   throw new HubRepoError(`hub repo ${at} has no ONNX graph this backend (${backend}) can load: looked for ${names.join(', ')}${skipped.length ? ` (${skipped.join('; ')})` : ''}`);
+}
+
+/** The variant to load first (hubVariants' first). */
+export function chooseHubVariant(listing: HubListing, backend: HubBackend, shaderF16: boolean, requested?: Dtype, onnxDir = 'onnx'): HubVariant {
+  return hubVariants(listing, backend, shaderF16, requested, onnxDir)[0];
 }
 
 /** The json files a transformers.js repo must have (chat_template.jinja is optional) */
@@ -301,13 +316,20 @@ const known = (name: string, layers: number) => {
  * base needs (tokenizer identity with the ARMs, graph inputs and outputs).
  */
 export class HubBase {
+  /** the variant loading or loaded (the next of `candidates` once one cannot run here) */
+  variant: HubVariant;
+  /** why earlier variants were passed over: a kernel this backend lacks */
+  private readonly rejected: string[] = [];
+
   private constructor(
     readonly manifest: Manifest,
     readonly entry: ModelEntry,
-    readonly variant: HubVariant,
+    private readonly candidates: HubVariant[],
     readonly listing: HubListing,
     private readonly armTokenizers: { file: ManifestFile; owner: string }[],
-  ) {}
+  ) {
+    this.variant = candidates[0];
+  }
 
   /** `repo@sha7`, how messages name the base */
   get name(): string {
@@ -316,7 +338,8 @@ export class HubBase {
 
   get why(): string {
     const file = this.variant.files[0].path.split('/').pop();
-    return `${this.name}: ${this.variant.dtype} (${file}${this.variant.files.length > 1 ? ` + ${this.variant.files.length - 1} data file${this.variant.files.length > 2 ? 's' : ''}` : ''}), ${this.variant.why}`;
+    const why = this.rejected.length ? `${this.rejected.join('; ')}: using ${this.variant.dtype}` : this.variant.why;
+    return `${this.name}: ${this.variant.dtype} (${file}${this.variant.files.length > 1 ? ` + ${this.variant.files.length - 1} data file${this.variant.files.length > 2 ? 's' : ''}` : ''}), ${why}`;
   }
 
   owns(e: ModelEntry): boolean {
@@ -339,7 +362,8 @@ export class HubBase {
     const at = `${def.repo}@${listing.sha.slice(0, 7)}`;
     const missing = REQUIRED_JSON.filter((p) => !listing.files[p]);
     if (missing.length) throw new HubRepoError(`hub repo ${at} lacks ${missing.join(', ')} (a transformers.js repo has them at its root)`);
-    const variant = chooseHubVariant(listing, backend, shaderF16, requested, def.onnxDir);
+    const candidates = hubVariants(listing, backend, shaderF16, requested, def.onnxDir);
+    const variant = candidates[0];
     const config = parseJsonBytes(await fetchBytes(listing.files['config.json']), listing.files['config.json'].path);
     const gen = listing.files['generation_config.json']
       ? parseJsonBytes(await fetchBytes(listing.files['generation_config.json']), listing.files['generation_config.json'].path) : null;
@@ -366,7 +390,7 @@ export class HubBase {
     });
     const suite: ModelSuite = { id: def.id, label: def.label, base: id, arms: { ...armSuite.arms }, rms: { ...armSuite.rms } };
     const withHub: Manifest = { ...manifest, models: { ...manifest.models, [id]: entry }, suites: { ...manifest.suites, [def.id]: suite } };
-    return new HubBase(withHub, entry, variant, listing, armTokenizers);
+    return new HubBase(withHub, entry, candidates, listing, armTokenizers);
   }
 
   /** The hub base's tokenizer.json against each tokenizer the ARMs and RMs use (fetched through the same checks). */
@@ -378,26 +402,37 @@ export class HubBase {
     }
   }
 
-  /** The variant's graph and external data, fetched, then one session (external data by file name, as the graph refers to it). */
+  /**
+   * The variant's graph and external data, fetched, then one session (external data by file name, as
+   * the graph refers to it). A graph this backend has no kernel for (UnsupportedGraphError: a
+   * com.microsoft contrib op, a 4-bit op on WASM) passes to the next variant the repo has, unless
+   * the dtype was asked for; the last refusal names the graph and the op. Other errors (a lost GPU
+   * device, which the worker answers with WASM) pass through as they are.
+   */
   async createSession(
     fetchBytes: (f: ManifestFile) => Promise<Uint8Array>,
     create: (graph: Uint8Array, externalData?: { path: string; data: Uint8Array }[]) => Promise<InferenceSession>,
   ): Promise<InferenceSession> {
-    const [graphFile, ...dataFiles] = this.variant.files;
-    const graph = await fetchBytes(graphFile);
-    const externalData = [];
-    for (const f of dataFiles) externalData.push({ path: f.path.split('/').pop()!, data: await fetchBytes(f) });
-    let session: InferenceSession;
-    try {
-      session = await create(graph, externalData.length ? externalData : undefined);
-    } catch (e) {
-      // the dtype was chosen from what the repo has; say which graph failed, and with which op
-      const raw = (e as Error).message ?? String(e);
-      const op = /implementation for (\w+)/.exec(raw)?.[1];
-      throw new HubRepoError(`${this.name}: ${graphFile.path.split('/').pop()} (${this.variant.dtype}) does not load here${op ? `: no ${op} kernel on this backend (a com.microsoft contrib op?)` : ''}: ${raw}`);
+    for (let i = this.candidates.indexOf(this.variant); ; i++) {
+      this.variant = this.candidates[i];
+      const [graphFile, ...dataFiles] = this.variant.files;
+      const graph = await fetchBytes(graphFile);
+      const externalData = [];
+      for (const f of dataFiles) externalData.push({ path: f.path.split('/').pop()!, data: await fetchBytes(f) });
+      let session: InferenceSession;
+      try {
+        session = await create(graph, externalData.length ? externalData : undefined);
+      } catch (e) {
+        if (!(e instanceof UnsupportedGraphError)) throw e;
+        const op = /implementation for (\w+)/.exec(e.message)?.[1];
+        const name = graphFile.path.split('/').pop();
+        this.rejected.push(`${name} (${this.variant.dtype}) cannot run here (${op ? `no ${op} kernel` : e.message})`);
+        if (i + 1 < this.candidates.length) continue;
+        throw new HubRepoError(`${this.name}: no variant of it runs on this backend: ${this.rejected.join('; ')}`);
+      }
+      this.checkGraph(session);
+      return session;
     }
-    this.checkGraph(session);
-    return session;
   }
 
   /**

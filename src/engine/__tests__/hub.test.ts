@@ -9,8 +9,12 @@ import { join } from 'node:path';
 import type { Engine } from '../engine';
 import { loadNodeEngine } from '../node';
 import { gitBlobSha1, ModelFileError, verifyBytes } from '../files';
+import * as ort from 'onnxruntime-node';
+import { NodeFileSource } from '../source-node';
+import { halfToFloat } from '../causal-lm';
+import { UnsupportedGraphError } from '../platform';
 import {
-  adHocHubSuite, archFromConfig, chooseHubVariant, compareTokenizers, hubDownloadBytes, HubRepoError, HubUnreachableError, listHubRepo,
+  adHocHubSuite, HubBase, archFromConfig, chooseHubVariant, compareTokenizers, hubDownloadBytes, HubRepoError, HubUnreachableError, listHubRepo,
   TokenizerMismatchError, tokenizerFingerprint, type HubListing, type HubSuiteDef,
 } from '../hub';
 import type { GenerateSettings, ManifestFile } from '../types';
@@ -62,6 +66,15 @@ describe('variant choice for a hub base', () => {
     expect(adHocHubSuite('a/b@v1', 'tiny')).toEqual({ id: 'hub:a/b', label: 'a/b (hub)', repo: 'a/b', revision: 'v1', armsFrom: 'tiny' });
     expect(adHocHubSuite('a/b').revision).toBe('main');
     expect(() => adHocHubSuite('nope')).toThrow(/not a hub repo/);
+  });
+});
+
+describe('float16 logits (fp16 exports)', () => {
+  it('widen exactly', () => {
+    // 1, -2, 0.5, 65504, 2^-24 (smallest subnormal), -0, inf
+    const h = new Uint16Array([0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x8000, 0x7c00]);
+    expect(Array.from(halfToFloat(h))).toEqual([1, -2, 0.5, 65504, 2 ** -24, -0, Infinity]);
+    expect(Number.isNaN(halfToFloat(new Uint16Array([0x7e00]))[0])).toBe(true);
   });
 });
 
@@ -163,6 +176,54 @@ describe.skipIf(!!tinyWhy)('weak-to-strong through a mock hub (Node, tiny suite)
     const plain = await w2s.generate({ ...settings, decoder: 'base' });
     const guided = await w2s.generate({ ...settings, weights: { helpfulness: 5, harmlessness: 5 } });
     expect(guided.tokens.map((t) => t.id)).not.toEqual(plain.tokens.map((t) => t.id));
+  });
+
+  it('a variant this backend has no kernel for passes to the next the repo has; a lost GPU passes through', async () => {
+    const files = tinyRepos(MODELS_DIR)['genarm-test/tiny-base'].files;
+    const extra = await startMockHub({ 'genarm-test/tiny-variants': { files: { ...files, 'onnx/model_quantized.onnx': files['onnx/model.onnx'] } } });
+    try {
+      const m = JSON.parse(readFileSync(join(MODELS_DIR, 'manifest.json'), 'utf8'));
+      const src = new NodeFileSource(MODELS_DIR);
+      const fetchBytes = (f: ManifestFile) => src.fetch(f, 'bytes', () => {}) as Promise<Uint8Array>;
+      const spec = { suite: def('tiny-variants'), endpoint: extra.url };
+      const h = await HubBase.open(m, spec, 'node', false, undefined, fetchBytes);
+      expect(h.variant.dtype).toBe('q8');
+      const tried: string[] = [];
+      const session = await h.createSession(fetchBytes, async (graph) => {
+        tried.push(h.variant.dtype);
+        if (h.variant.dtype === 'q8') throw new UnsupportedGraphError('Could not find an implementation for MatMulNBits(1) node with name n0');
+        return (await ort.InferenceSession.create(graph)) as never;
+      });
+      expect(tried).toEqual(['q8', 'fp32']);
+      expect(h.variant.dtype).toBe('fp32');
+      expect(h.why).toMatch(/model_quantized\.onnx \(q8\) cannot run here \(no MatMulNBits kernel\): using fp32/);
+      await (session as unknown as { release(): Promise<void> }).release();
+      // nothing left to try: the refusal names every graph and op
+      const only = await HubBase.open(m, spec, 'node', false, 'q8', fetchBytes);
+      const e = await only.createSession(fetchBytes, async () => { throw new UnsupportedGraphError('Could not find an implementation for GroupQueryAttention(1) node'); }).catch((x) => x);
+      expect(e).toBeInstanceOf(HubRepoError);
+      expect(e.message).toMatch(/no variant of it runs on this backend: model_quantized\.onnx \(q8\) cannot run here \(no GroupQueryAttention kernel\)/);
+      // any other failure (the browser's lost GPU, which the worker answers with WASM) is not swallowed
+      const lost = new Error('GPU device lost');
+      const h2 = await HubBase.open(m, spec, 'node', false, undefined, fetchBytes);
+      await expect(h2.createSession(fetchBytes, async () => { throw lost; })).rejects.toBe(lost);
+    } finally {
+      await extra.close();
+    }
+  });
+
+  it('a graph without the layout the engine steps is refused, naming what it lacks', async () => {
+    // a trajectory RM's graph: rewards, no logits
+    const files = tinyRepos(MODELS_DIR)['genarm-test/tiny-base'].files;
+    const rm = new Uint8Array(readFileSync(join(MODELS_DIR, 'tiny-rm-helpfulness/onnx/model.onnx')));
+    const extra = await startMockHub({ 'genarm-test/tiny-rm': { files: { ...files, 'onnx/model.onnx': rm } } });
+    try {
+      const e = await load('tiny-rm', extra.url).catch((x) => x);
+      expect(e).toBeInstanceOf(HubRepoError);
+      expect(e.message).toMatch(/hub base genarm-test\/tiny-rm@[0-9a-f]{7}: its ONNX graph does not have the layout this engine steps .*missing outputs logits/);
+    } finally {
+      await extra.close();
+    }
   });
 
   it('a corrupted download is refused by its sha256, naming the file', async () => {
