@@ -160,12 +160,20 @@ describe.skipIf(!!tinyWhy)('weak-to-strong through a mock hub (Node, tiny suite)
     expect(w2s.manifest.suites['hub:genarm-test/tiny-base']).toMatchObject({ base: 'hub:genarm-test/tiny-base', arms: { helpfulness: 'tiny-arm-helpfulness' } });
     const own = await loadNodeEngine({ modelsDir: MODELS_DIR, suite: 'tiny', dtype: 'fp32', threads: 1, path: 'separate', transport: false });
     engines.push(own);
-    for (const s of [settings, { ...settings, temperature: 0, weights: { helpfulness: 2, harmlessness: 0 } }, { ...settings, decoder: 'base' as const }]) {
+    // GenARM sampled and greedy, the plain base, and the two baselines (the RMs are this site's, the base the hub's)
+    const runs: GenerateSettings[] = [
+      settings, { ...settings, temperature: 0, weights: { helpfulness: 2, harmlessness: 0 } }, { ...settings, decoder: 'base' },
+      { ...settings, decoder: 'args', args_k: 4, max_tokens: 6 }, { ...settings, decoder: 'bon', bon_n: 2, max_tokens: 6 },
+    ];
+    for (const s of runs) {
       const a = await w2s.generate(s);
       const b = await own.generate(s);
       expect(a.tokens.length).toBeGreaterThan(0);
       expect(a.tokens.map((t) => t.id)).toEqual(b.tokens.map((t) => t.id));
       expect(a.text).toBe(b.text);
+      if (s.decoder === 'bon') expect(a.rm_scores!.helpfulness).toBeCloseTo(b.rm_scores!.helpfulness!, 4);
+      if (s.decoder === 'args') expect(a.tokens.at(-1)!.rm_rewards!.helpfulness).toBeCloseTo(b.tokens.at(-1)!.rm_rewards!.helpfulness!, 4);
+      if (s.decoder === 'args' || s.decoder === 'bon') continue;
       a.tokens.forEach((t, i) => {
         expect(t.logprob_base).toBeCloseTo(b.tokens[i].logprob_base, 5);
         expect(t.rewards.helpfulness).toBeCloseTo(b.tokens[i].rewards.helpfulness!, 5);
