@@ -106,6 +106,8 @@ export class Engine implements GenArmGenerator {
     readonly fused: FusedModel | null,
     private readonly pathWhy: string,
     private readonly opts: LoadOptions,
+    /** a hub base's own dtype (hub.ts), when it differs from the ARMs' */
+    private readonly baseDtype?: Dtype,
   ) {}
 
   get path(): 'fused' | 'separate' {
@@ -114,7 +116,10 @@ export class Engine implements GenArmGenerator {
 
   get backend(): BackendInfo {
     const b = this.platform.backend;
-    return { ...b, dtype: this.dtype, path: this.path, reason: `${b.reason}; ${this.dtypeWhy}; ${this.pathWhy}` };
+    return {
+      ...b, dtype: this.dtype, path: this.path, reason: `${b.reason}; ${this.dtypeWhy}; ${this.pathWhy}`,
+      ...(this.baseDtype && this.baseDtype !== this.dtype ? { base_dtype: this.baseDtype } : {}),
+    };
   }
 
   static async load(platform: Platform, opts: LoadOptions): Promise<Engine> {
@@ -242,7 +247,7 @@ export class Engine implements GenArmGenerator {
       lms.slice(1).forEach((lm) => (arms[lm.entry.objective!] = lm));
     }
 
-    const engine = new Engine(platform, manifest, models, dtype, why, tokenizer, base, arms, fused, plan.why, { ...opts, dtypePreference: preference });
+    const engine = new Engine(platform, manifest, models, dtype, why, tokenizer, base, arms, fused, plan.why, { ...opts, dtypePreference: preference }, hub?.variant.dtype);
     if (opts.loadRms) await engine.ensureRms(progress);
     if (opts.warmup) {
       progress.setPhase('warmup');

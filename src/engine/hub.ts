@@ -431,6 +431,7 @@ export class HubBase {
         throw new HubRepoError(`${this.name}: no variant of it runs on this backend: ${this.rejected.join('; ')}`);
       }
       this.checkGraph(session);
+      this.entry.variants = { [this.variant.dtype]: graphFile };
       return session;
     }
   }

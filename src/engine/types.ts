@@ -149,6 +149,8 @@ export interface BackendInfo {
   threads?: number;
   /** 'fused' when base + ARMs run as rows of one batched graph (the fused path, fused.ts) */
   path?: 'fused' | 'separate';
+  /** the base's dtype where it is not `dtype` (a hub base brings its own variant: hub.ts); `dtype` is then the ARMs' */
+  base_dtype?: Dtype;
   /** WebGPU only: the adapter has shader-f16 (fp16 / q4f16 graphs run: docs/BROWSER.md) */
   shader_f16?: boolean;
 }

@@ -23,7 +23,8 @@ export function BackendBadge() {
     );
   }
   const name = backend.backend === 'webgpu' ? 'WebGPU' : backend.backend === 'wasm' ? 'WASM' : backend.backend;
-  const extra = [backend.dtype, backend.threads ? `${backend.threads} thread${backend.threads > 1 ? 's' : ''}` : '', backend.path === 'fused' ? 'fused' : '']
+  // a hub base brings its own dtype (src/engine/hub.ts): both are shown
+  const extra = [backend.base_dtype ? `base ${backend.base_dtype} · ARMs ${backend.dtype}` : backend.dtype, backend.threads ? `${backend.threads} thread${backend.threads > 1 ? 's' : ''}` : '', backend.path === 'fused' ? 'fused' : '']
     .filter(Boolean).join(' · ');
   return (
     <span className={`badge badge-${backend.backend}`} data-backend={backend.backend} title={backend.reason}>

@@ -4,7 +4,7 @@
 // separate path (the hub repo holds the same base weights), and every failure naming its file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine';
 import { loadNodeEngine } from '../node';
@@ -19,7 +19,7 @@ import {
 } from '../hub';
 import type { GenerateSettings, ManifestFile } from '../types';
 import { closedPort, commitOf, otherTokenizer, startMockHub, tinyRepos, type MockHub } from '../../../e2e/mock-hub';
-import { MODELS_DIR, requireModels, suiteMissing } from './helpers';
+import { manifest, MODELS_DIR, requireModels, suiteMissing } from './helpers';
 
 const file = (p: string, bytes: number): ManifestFile => ({ path: `r/${p}`, url: `http://h/${p}`, bytes, sha256: 'ab' });
 function listing(files: Record<string, number>): HubListing {
@@ -155,6 +155,8 @@ describe.skipIf(!!tinyWhy)('weak-to-strong through a mock hub (Node, tiny suite)
     const w2s = await load('tiny-base');
     engines.push(w2s);
     expect(w2s.path).toBe('separate');
+    expect(w2s.backend.dtype).toBe('fp32');
+    expect(w2s.backend.base_dtype).toBeUndefined();
     expect(w2s.backend.reason).toMatch(/hub base genarm-test\/tiny-base@[0-9a-f]{7}: fp32 \(model\.onnx\)/);
     expect(w2s.objectives).toEqual(['helpfulness', 'harmlessness']);
     expect(w2s.manifest.suites['hub:genarm-test/tiny-base']).toMatchObject({ base: 'hub:genarm-test/tiny-base', arms: { helpfulness: 'tiny-arm-helpfulness' } });
@@ -204,6 +206,7 @@ describe.skipIf(!!tinyWhy)('weak-to-strong through a mock hub (Node, tiny suite)
       });
       expect(tried).toEqual(['q8', 'fp32']);
       expect(h.variant.dtype).toBe('fp32');
+      expect(h.entry.variants).toEqual({ fp32: h.variant.files[0] });
       expect(h.why).toMatch(/model_quantized\.onnx \(q8\) cannot run here \(no MatMulNBits kernel\): using fp32/);
       await (session as unknown as { release(): Promise<void> }).release();
       // nothing left to try: the refusal names every graph and op
@@ -232,6 +235,18 @@ describe.skipIf(!!tinyWhy)('weak-to-strong through a mock hub (Node, tiny suite)
     } finally {
       await extra.close();
     }
+  });
+
+  // the tiny ARMs' q8 graphs are Node-only files (models-node/): without them this case cannot arise
+  const q8 = manifest()?.models['tiny-arm-helpfulness']?.variants.q8?.path;
+  it.skipIf(!q8 || !existsSync(join(MODELS_DIR, q8)))('with no dtype asked, the base takes the repo\'s variant and the ARMs theirs, both named', async () => {
+    const e = await loadNodeEngine({ modelsDir: MODELS_DIR, suite: 'hub:genarm-test/tiny-base', hub: { suite: def('tiny-base'), endpoint: hub.url }, threads: 1 });
+    engines.push(e);
+    // the ARMs' Node preference is q8 (models-node/), the repo has fp32 only
+    expect(e.backend.dtype).toBe('q8');
+    expect(e.backend.base_dtype).toBe('fp32');
+    expect(e.backend.reason).toMatch(/hub base genarm-test\/tiny-base@[0-9a-f]{7}: fp32 \(model\.onnx\), fp32 \(the repo has no q8 this backend takes\); ARMs q8/);
+    expect((await e.generate({ ...settings, max_tokens: 3 })).tokens.length).toBeGreaterThan(0);
   });
 
   it('a corrupted download is refused by its sha256, naming the file', async () => {
