@@ -92,6 +92,25 @@ test('an unreachable hub: its suites say "hub unreachable", the embedded suite w
   await shot(page, info, 'hub-unreachable');
 });
 
+test('with no hub in the URL the page asks no other server until told; asked offline, it says "hub unreachable"', async ({ page, baseURL }) => {
+  const origins = new Set<string>();
+  page.context().on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.protocol === 'http:' || u.protocol === 'https:') origins.add(u.origin);
+  });
+  // the default hub, cut off as with no network (these machines cannot reach it anyway)
+  await page.context().route('https://huggingface.co/**', (r) => r.abort('internetdisconnected'));
+  await openReady(page, '?suite=tiny&dtype=fp32&max=4');
+  await expect(suitePicker(page).locator('option', { hasText: 'SmolLM2-1.7B-Instruct (hub)' })).toHaveText('SmolLM2-1.7B-Instruct (hub) · size: ask the hub');
+  await expect(page.getByTestId('hub-ask')).toContainText('this page asks it nothing until you do');
+  expect([...origins]).toEqual([new URL(baseURL!).origin]);
+  await page.getByRole('button', { name: 'Ask the hub for sizes' }).click();
+  await expect(page.getByTestId('hub-status')).toContainText('Hub suites: hub unreachable (https://huggingface.co)');
+  await expect(suitePicker(page).locator('option', { hasText: 'SmolLM2-1.7B-Instruct (hub)' })).toBeDisabled();
+  await generateAndWait(page);
+  expect(await guidedTokens(page).count()).toBeGreaterThan(0);
+});
+
 test('a broken hub repo names the file and offers Retry', async ({ page }) => {
   await openReady(page, `?suite=tiny&dtype=fp32&hub=${encodeURIComponent(hub.url)}&hubrepo=genarm-test/tiny-404&hubarms=tiny`);
   await suitePicker(page).selectOption('hub:genarm-test/tiny-404');

@@ -91,20 +91,31 @@ describe('hub suites in the store', () => {
     expect(html).not.toContain('hub unreachable');
   });
 
-  it('choosing a hub suite loads it with the hub\'s address', async () => {
+  it('choosing a hub suite loads it with the hub\'s address, and asks the hub for the sizes', async () => {
     configure('ok');
-    await st().init('?hub=http://hub.test');
-    await until(() => st().hubSuites.every((h) => h.status !== 'checking'));
+    await st().init('');
+    await until(() => st().load.status === 'ready');
+    expect(asked).toEqual([]);
     st().selectSuite('big-hub');
+    await until(() => st().hubSuites.every((h) => h.status !== 'checking' && h.status !== 'unchecked'));
+    expect(asked.length).toBe(2);
     await until(() => Recorder.loads.length === 2 && st().load.status === 'ready');
-    expect(Recorder.loads[1]).toMatchObject({ suite: 'big-hub', hub: { suite: DEFS[0], endpoint: 'http://hub.test' } });
+    expect(Recorder.loads[1]).toMatchObject({ suite: 'big-hub', hub: { suite: DEFS[0], endpoint: 'https://huggingface.co' } });
   });
 
-  it('an unreachable hub greys its suites out with "hub unreachable"; the embedded suite works', async () => {
+  it('without a hub in the URL the page asks the hub nothing until told; an unreachable hub then greys its suites out; the embedded suite works', async () => {
     configure('offline');
     await st().init('?prompt=hi&max=4');
     expect(st().hubUrl).toBe('https://huggingface.co');
-    await until(() => st().hubSuites.every((h) => h.status !== 'checking'));
+    await until(() => st().load.status === 'ready');
+    expect(asked).toEqual([]);
+    expect(st().hubSuites.map((h) => h.status)).toEqual(['unchecked', 'unchecked']);
+    const before = renderToStaticMarkup(picker());
+    expect(before).toContain('<option value="big-hub" data-hub-status="unchecked">Big (hub) · size: ask the hub</option>');
+    expect(before).toContain('this page asks it nothing until you do.');
+    expect(before).toContain('>Ask the hub for sizes</button>');
+    await st().probeHub();
+    expect(asked).toEqual(['https://huggingface.co o/big', 'https://huggingface.co o/gone']);
     expect(st().hubSuites.map((h) => h.status)).toEqual(['unreachable', 'unreachable']);
     expect(st().hubSuites[0].message).toBe('hub unreachable: https://huggingface.co did not answer (fetch failed)');
     const html = renderToStaticMarkup(picker());

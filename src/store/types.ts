@@ -82,10 +82,13 @@ export interface SweepState {
 
 // ---- the store's slices (src/store/slices/), combined in one create() in store.ts ----
 
-/** A hub suite in the picker (src/engine/hub.ts): its listing, for the download size, or why it cannot load. */
+/**
+ * A hub suite in the picker (src/engine/hub.ts): its listing, for the download size, or why it cannot
+ * load. 'unchecked' until the page is asked to contact the hub (probeHub).
+ */
 export interface HubSuiteState {
   def: HubSuiteDef;
-  status: 'checking' | 'ok' | 'unreachable' | 'error';
+  status: 'unchecked' | 'checking' | 'ok' | 'unreachable' | 'error';
   listing?: HubListing;
   message?: string;
 }
@@ -106,7 +109,11 @@ export interface LoadSlice {
   load: LoadState;
   notices: Notice[];
   loadModels(): Promise<void>;
-  /** list every hub suite's repo (sizes before any download; 'hub unreachable' when offline) */
+  /**
+   * list every hub suite's repo (sizes before any download; 'hub unreachable' when offline). The page
+   * contacts the hub only when asked: this, called by the picker's button, by init when the URL
+   * names a hub (?hub=, ?hubrepo=, a hub suite), and by loading a hub suite
+   */
   probeHub(): Promise<void>;
   selectSuite(id: string): void;
   notify(level: Notice['level'], text: string, id?: string): void;

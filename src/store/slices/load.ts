@@ -90,6 +90,8 @@ export const createLoadSlice: StateCreator<AppState, [], [], LoadSlice> = (set, 
     }));
     try {
       const hub = hubSuite ? { suite: hubSuite.def, endpoint: get().hubUrl } : undefined;
+      // choosing a hub suite asks the hub: the picker's sizes come along
+      if (hubSuite?.status === 'unchecked') void get().probeHub();
       const ready = await c.load({ baseUrl, suite, backend: get().forcedBackend, dtype: get().forcedDtype, ...(hub ? { hub } : {}) });
       first = false;
       if (!live()) return;

@@ -44,7 +44,7 @@ export const createUrlSlice: StateCreator<AppState, [], [], UrlSlice> = (set, ge
       }
       set((s) => ({
         hubUrl: hubEndpoint(u.hub),
-        hubSuites: hubDefs.map((def) => ({ def, status: 'checking' as const })),
+        hubSuites: hubDefs.map((def) => ({ def, status: 'unchecked' as const })),
         settings: { ...s.settings, ...u.settings, weights: { ...s.settings.weights, ...u.settings.weights } },
         suite: u.suite,
         forcedBackend: u.backend,
@@ -53,8 +53,9 @@ export const createUrlSlice: StateCreator<AppState, [], [], UrlSlice> = (set, ge
         baseUrl: baseUrl ?? s.baseUrl,
         autoRun: u.hasPrompt,
       }));
-      // sizes for the picker while the models load; an unreachable hub only greys its suites out
-      if (hubDefs.length) void get().probeHub();
+      // a URL that names a hub has asked for it: sizes for the picker while the models load (an
+      // unreachable hub only greys its suites out); else the page contacts no other server until asked
+      if (hubDefs.length && (u.hub || u.hubRepos.length || hubDefs.some((d) => d.id === u.suite))) void get().probeHub();
       await get().loadModels();
     },
 
