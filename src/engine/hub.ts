@@ -1,4 +1,4 @@
-// Weak-to-strong guidance (src/engine/README.md, "Weak-to-strong: hub bases"): a base model
+// Weak-to-strong guidance (README.md, "Weak-to-strong (hub bases)"): a base model
 // from the Hugging Face hub, in transformers.js layout (config.json, tokenizer files,
 // onnx/model*.onnx), guided by this site's own small ARMs on the separate path.
 //
@@ -161,7 +161,7 @@ export const WASM_MAX_BASE_BYTES = 2 * 1024 ** 3;
 export type HubBackend = 'webgpu' | 'wasm' | 'node';
 
 /**
- * The dtypes to try for a hub base, best first, and why (src/engine/README.md, "Weak-to-strong").
+ * The dtypes to try for a hub base, best first, and why (README.md, "Weak-to-strong (hub bases)").
  * WebGPU with shader-f16: q4f16, fp16 (half the bytes, f16 kernels), then q4, fp32. WebGPU
  * without it: q4, fp32 (f16 graphs return zeros there: docs/BROWSER.md). WASM: fp32 while it
  * fits (this project measured fp32 fastest on WASM for 135M: MatMulNBits dequantizes every run
