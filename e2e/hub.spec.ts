@@ -70,6 +70,15 @@ test('hub suites listed with their sizes; the tiny hub base loads from the hub a
   }
   // same base weights, same ARMs, same seed and weights: the same answer, token by token
   expect(await toks.allInnerTexts()).toEqual(embedded);
+  // the tooltip as on the embedded suites
+  await toks.nth(1).hover();
+  const tip = page.getByRole('tooltip');
+  await expect(tip).toContainText('Helpfulness ARM');
+  await expect(tip).toContainText('Top 5 under guided');
+  await page.mouse.move(0, 0);
+  // per-file progress named the hub's files
+  await page.locator('.load-ready summary').click();
+  await expect(page.locator('.files li .file-name', { hasText: 'genarm-test/tiny-base/onnx/model.onnx' })).toBeVisible();
   await shot(page, info, 'hub-tiny');
 
   // a second visit reads the hub files from Cache Storage (keyed by commit and sha256): only the listing is asked again
@@ -111,11 +120,19 @@ test('with no hub in the URL the page asks no other server until told; asked off
   expect(await guidedTokens(page).count()).toBeGreaterThan(0);
 });
 
-test('a broken hub repo names the file and offers Retry', async ({ page }) => {
-  await openReady(page, `?suite=tiny&dtype=fp32&hub=${encodeURIComponent(hub.url)}&hubrepo=genarm-test/tiny-404&hubarms=tiny`);
-  await suitePicker(page).selectOption('hub:genarm-test/tiny-404');
-  const err = page.locator('.load-error');
-  await expect(err).toContainText('genarm-test/tiny-404/onnx/model.onnx', { timeout: 60_000 });
-  await expect(err).toContainText('HTTP 404');
-  await expect(err.getByRole('button', { name: 'Retry' })).toBeVisible();
-});
+for (const [repo, why] of [['tiny-404', 'HTTP 404'], ['tiny-corrupt', 'sha256 mismatch'], ['tiny-cut', 'cut off after']] as const) {
+  test(`a broken hub repo (${repo}: ${why}) names the file and offers Retry`, async ({ page }) => {
+    await openReady(page, `?suite=tiny&dtype=fp32&hub=${encodeURIComponent(hub.url)}&hubrepo=genarm-test/${repo}&hubarms=tiny`);
+    await suitePicker(page).selectOption(`hub:genarm-test/${repo}`);
+    const err = page.locator('.load-error');
+    await expect(err).toContainText(`genarm-test/${repo}/onnx/model.onnx`, { timeout: 60_000 });
+    await expect(err).toContainText(why);
+    // the browser's source retries a bad download once before it reports (source-browser.ts); Retry loads again
+    const key = `genarm-test/${repo}/onnx/model.onnx`;
+    const before = hub.downloads.get(key) ?? 0;
+    expect(before).toBe(2);
+    await err.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => hub.downloads.get(key)).toBe(before + 2);
+    await expect(page.locator('.load-error')).toContainText(why, { timeout: 60_000 });
+  });
+}
