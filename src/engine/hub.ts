@@ -379,7 +379,7 @@ export class HubBase {
     for (const a of armIds) {
       const e = manifest.models[a];
       if (e && e.arch.vocab_size !== arch.vocab_size) {
-        throw new TokenizerMismatchError(`${`hub base ${at}`} has ${arch.vocab_size} logits per token, ARM ${a} ${e.arch.vocab_size}: they cannot be combined`);
+        throw new TokenizerMismatchError(`hub base ${at} has ${arch.vocab_size} logits per token, ARM ${a} ${e.arch.vocab_size}: they cannot be combined`);
       }
     }
     const owners = [...new Set([...armIds, ...OBJECTIVES.map((o) => armSuite.rms[o]).filter((x): x is string => !!x)].map((a) => manifest.models[a]?.tokenizer).filter(Boolean))];
