@@ -4,6 +4,7 @@ import { createRoot } from 'react-dom/client';
 import { App } from './ui/App';
 import { configureEngine, useApp } from './store/store';
 import { WorkerEngine } from './worker/client';
+import { HUB_SUITES } from './engine/hub';
 import './ui/styles.css';
 
 async function start() {
@@ -13,7 +14,8 @@ async function start() {
     const { FakeEngine, readFakeManifest } = await import('./store/fake-engine');
     configureEngine(() => new FakeEngine({ msPerToken: 40 }), { readManifest: readFakeManifest });
   } else {
-    configureEngine(() => new WorkerEngine());
+    // the hub suites (src/engine/hub.ts) beside the manifest's; ?hubrepo= adds more
+    configureEngine(() => new WorkerEngine(), { hubSuites: HUB_SUITES });
   }
   createRoot(document.getElementById('root')!).render(
     <StrictMode>

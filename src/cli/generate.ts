@@ -1,11 +1,13 @@
 // Command-line generation under Node (onnxruntime-node, CPU):
 //   npm run generate -- --prompt TEXT --helpfulness A --harmlessness B --seed S --max-tokens N
 //     [--temperature T] [--repetition-penalty X] [--no-repeat-ngram N]
-//     [--decoder genarm|base|args|bon] [--suite smollm2|tiny] [--dtype fp32|q4|q8] [--json]
+//     [--decoder genarm|base|args|bon] [--suite smollm2|tiny|smollm2-360m-hub|smollm2-1.7b-hub] [--dtype fp32|q4|q8] [--json]
+//     [--hub URL] [--hub-repo OWNER/NAME[@REV] --hub-arms SUITE]   (weak-to-strong: src/engine/hub.ts)
 import { parseArgs } from 'node:util';
 import type { Decoder, Dtype, GenerateSettings, GenerationResult } from '../engine/types';
 import { loadNodeEngine } from '../engine/node';
 import { OBJECTIVES } from '../engine/manifest';
+import { adHocHubSuite, DEFAULT_HUB, HUB_SUITES, type HubSuiteDef } from '../engine/hub';
 
 const USAGE = `usage: npm run generate -- --prompt TEXT [options]
   --helpfulness A      weight of the helpfulness ARM (default 0)
@@ -21,7 +23,10 @@ const USAGE = `usage: npm run generate -- --prompt TEXT [options]
   --stop STR           stop string (repeatable)
   --args-k K --args-w W  ARGS candidates and reward weight (default 10, 1.0)
   --bon-n N            Best-of-N samples (default 4)
-  --suite ID           smollm2 | tiny (default smollm2)
+  --suite ID           smollm2 | tiny, or a hub suite: ${HUB_SUITES.map((h) => h.id).join(' | ')} (default smollm2)
+  --hub URL            the hub a hub suite's base comes from (default ${DEFAULT_HUB})
+  --hub-repo R         a hub suite for any transformers.js repo OWNER/NAME[@REV] (its id: hub:OWNER/NAME)
+  --hub-arms SUITE     the suite whose ARMs guide --hub-repo (default: the manifest's default suite)
   --dtype D            fp32 | q4 | q8 (default: manifest.preferred.node)
   --models DIR         folder with manifest.json (default public/models)
   --threads N          onnxruntime threads (default: all cores)
@@ -55,6 +60,9 @@ async function main(): Promise<number> {
       'args-w': { type: 'string' },
       'bon-n': { type: 'string' },
       suite: { type: 'string', default: 'smollm2' },
+      hub: { type: 'string', default: DEFAULT_HUB },
+      'hub-repo': { type: 'string' },
+      'hub-arms': { type: 'string' },
       dtype: { type: 'string' },
       models: { type: 'string', default: 'public/models' },
       threads: { type: 'string' },
@@ -77,10 +85,14 @@ async function main(): Promise<number> {
   const path = values.path as 'auto' | 'fused' | 'separate';
   if (!['auto', 'fused', 'separate'].includes(path)) throw new Error(`--path must be auto, fused or separate`);
 
+  // a hub suite (weak-to-strong): the base from the hub, the ARMs from --models
+  const hubDef: HubSuiteDef | undefined = values['hub-repo'] ? adHocHubSuite(values['hub-repo'], values['hub-arms'])
+    : HUB_SUITES.find((h) => h.id === values.suite);
   const engine = await loadNodeEngine({
     modelsDir: values.models,
     path,
-    suite: values.suite!,
+    suite: hubDef?.id ?? values.suite!,
+    ...(hubDef ? { hub: { suite: hubDef, endpoint: values.hub } } : {}),
     dtype,
     threads: values.threads ? num(values.threads, 'threads', 1) : undefined,
   });

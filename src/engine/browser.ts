@@ -155,7 +155,7 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
   return {
     ort: ort as unknown as OrtRuntime,
     source: new BrowserFileSource({ baseUrl: opts.baseUrl, notice }),
-    backend: { backend, reason, threads: backend === 'wasm' ? threads : undefined, path: 'separate' },
+    backend: { backend, reason, threads: backend === 'wasm' ? threads : undefined, path: 'separate', ...(backend === 'webgpu' ? { shader_f16: shaderF16 } : {}) },
     dtypePreference: (m: Manifest) => dtypePreference(m, backend === 'webgpu' ? 'webgpu' : 'wasm', shaderF16),
     runner,
     parallel: false,

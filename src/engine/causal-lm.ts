@@ -106,7 +106,9 @@ export class CausalLM implements StepModel {
  * runtime's buffer (a prompt's full logits are seq x 49k floats), then release it.
  */
 async function takeFloats(t: Tensor, batch: number, seq: number, kept: number): Promise<Float32Array> {
-  const data = (t.location === 'cpu' ? t.data : await t.getData()) as Float32Array;
+  const raw = (t.location === 'cpu' ? t.data : await t.getData()) as Float32Array | Uint16Array;
+  // an fp16 export's logits (hub.ts): widened once here, the decoders read float32
+  const data = t.type === 'float16' ? halfToFloat(raw) : (raw as Float32Array);
   const width = data.length / (batch * seq);
   const out = new Float32Array(batch * kept * width);
   for (let b = 0; b < batch; b++) {
@@ -127,4 +129,18 @@ export function logitsAt(r: ForwardResult, b: number, s: number): Float32Array {
 /** The last position of row `b`. */
 export function lastLogits(r: ForwardResult, b = 0): Float32Array {
   return logitsAt(r, b, r.kept - 1);
+}
+
+/** float16 values (as raw bits, or a Float16Array where the runtime gives one) to float32. */
+export function halfToFloat(v: ArrayLike<number>): Float32Array {
+  if (!(v instanceof Uint16Array)) return Float32Array.from(v);
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const h = v[i];
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >> 10) & 0x1f;
+    const f = h & 0x3ff;
+    out[i] = e === 0 ? s * f * 2 ** -24 : e === 31 ? (f ? NaN : s * Infinity) : s * (1 + f / 1024) * 2 ** (e - 15);
+  }
+  return out;
 }

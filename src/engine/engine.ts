@@ -20,6 +20,7 @@ import { decodeBestOfN } from './decoders/bon';
 import { annotateWithArms } from './decoders/score';
 import { disposeCache, emptyCache } from './kv-cache';
 import type { GenArmGenerator, GenerateCallbacks } from './interface';
+import { HubBase, hubBackend, type HubLoadSpec } from './hub';
 
 export const DEFAULT_SETTINGS: Omit<ResolvedSettings, 'prompt'> = {
   weights: {},
@@ -62,6 +63,11 @@ export interface LoadOptions {
    * 'fused' / 'separate' force a path (tests, bench); 'fused' where it cannot run throws.
    */
   path?: PathChoice;
+  /**
+   * weak-to-strong: the suite's base comes from the Hugging Face hub (hub.ts) and this site's ARMs
+   * of `suite.armsFrom` guide it on the separate path; `suite` above is then `hub.suite.id`
+   */
+  hub?: HubLoadSpec;
 }
 
 /** The interface's callbacks (interface.ts) plus what only in-process callers ask for. */
@@ -100,6 +106,8 @@ export class Engine implements GenArmGenerator {
     readonly fused: FusedModel | null,
     private readonly pathWhy: string,
     private readonly opts: LoadOptions,
+    /** a hub base's own dtype (hub.ts), when it differs from the ARMs' */
+    private readonly baseDtype?: Dtype,
   ) {}
 
   get path(): 'fused' | 'separate' {
@@ -108,13 +116,19 @@ export class Engine implements GenArmGenerator {
 
   get backend(): BackendInfo {
     const b = this.platform.backend;
-    return { ...b, dtype: this.dtype, path: this.path, reason: `${b.reason}; ${this.dtypeWhy}; ${this.pathWhy}` };
+    return {
+      ...b, dtype: this.dtype, path: this.path, reason: `${b.reason}; ${this.dtypeWhy}; ${this.pathWhy}`,
+      ...(this.baseDtype && this.baseDtype !== this.dtype ? { base_dtype: this.baseDtype } : {}),
+    };
   }
 
   static async load(platform: Platform, opts: LoadOptions): Promise<Engine> {
     const progress = new ProgressTracker(opts.onProgress ?? (() => {}));
     progress.setPhase('manifest');
-    const manifest = await platform.source.readManifest();
+    const ownManifest = await platform.source.readManifest();
+    // a hub base (hub.ts): its suite joins the manifest, its base entry pointing at the hub's files
+    const hub = opts.hub ? await openHub(platform, ownManifest, opts, progress) : null;
+    const manifest = hub?.manifest ?? ownManifest;
     const models = resolveSuite(manifest, opts.suite);
     // what the browser says about its storage, shown before anything downloads
     const storage = await platform.source.storage?.().catch(() => null);
@@ -145,13 +159,17 @@ export class Engine implements GenArmGenerator {
       throw new Error(`${tokFiles[1].path} has no chat_template and the manifest lists no chat_template.jinja beside it`);
     }
     const tokenizer = tokenizerFromJson(parseJsonBytes(tokJson, tokFiles[0].path), config);
+    // the ARMs' tokenizer must be the hub base's: else their log-probs index other tokens
+    if (hub) await hub.checkTokenizer(tokJson, (f) => (progress.add(f), fetchOne(f, 'bytes')) as Promise<Uint8Array>);
 
     // The preferred dtype may hold an op this backend lacks (e.g. a 4-bit
     // GatherBlockQuantized on WASM): then the next dtype every model has is tried,
     // unless the caller asked for this dtype explicitly.
     const rejected: string[] = [];
     let lms: CausalLM[] = [];
-    let choice = chooseDtype(graphs, preference, opts.dtype);
+    // a hub base brings its own variant (hub.ts, chooseHubVariant): the dtype here is the ARMs'
+    const ours = graphs.filter((e) => !hub?.owns(e));
+    let choice = chooseDtype(ours, preference, opts.dtype);
     // fp32 from the GGUF's blocks where the manifest has a transport and the platform takes it
     const transportOf = (e: ModelEntry, dtype: Dtype) =>
       opts.transport !== false && platform.transport && dtype === 'fp32' ? e.transport : undefined;
@@ -163,6 +181,7 @@ export class Engine implements GenArmGenerator {
     for (;;) {
       const dtype = choice.dtype;
       const files = graphs.flatMap((e) => {
+        if (hub?.owns(e)) return hub.variant.files;
         const t = transportOf(e, dtype);
         return t ? transportFiles(t) : [variantFile(e, dtype)];
       });
@@ -172,7 +191,13 @@ export class Engine implements GenArmGenerator {
         for (let i = 0; i < graphs.length; i++) {
           const t = transportOf(graphs[i], dtype);
           let session;
-          if (t) {
+          if (hub?.owns(graphs[i])) {
+            // (add: a variant tried after one that cannot run here joins the progress)
+            session = await hub.createSession((f) => (progress.add(f), fetchOne(f, 'bytes')) as Promise<Uint8Array>, (graph, externalData) => {
+              progress.setPhase('session');
+              return platform.createSession(graph, graphs[i], hub.variant.dtype, { kvOnDevice: true, ...(externalData ? { externalData } : {}) });
+            });
+          } else if (t) {
             const g = await transport.load(t);
             // the last graph: drop the GGUF's bytes (94 MiB) before onnxruntime makes its own copy
             if (i === graphs.length - 1) transport.release();
@@ -200,14 +225,14 @@ export class Engine implements GenArmGenerator {
         const op = /implementation for (\w+)/.exec(e.message)?.[1];
         rejected.push(`${dtype} cannot run here (${op ? `no ${op} kernel` : e.message})`);
         const rest = preference.filter((d) => d !== dtype && !rejected.some((r) => r.startsWith(`${d} `)));
-        choice = chooseDtype(graphs, rest);
+        choice = chooseDtype(ours, rest);
       }
     }
     const { dtype } = choice;
     const hasTransport = graphs.some((e) => e.transport);
     const tWhy = transported ? `fp32 weights expanded from the GGUF (${transported === graphs.length ? 'every' : `${transported} of ${graphs.length}`} graph${graphs.length > 1 ? 's' : ''})`
       : dtype === 'fp32' && hasTransport ? `inline fp32 graph (${opts.transport === false ? 'transport off' : platform.transportWhy ?? 'no transport here'})` : '';
-    const why = [rejected.length ? `${rejected.join('; ')}: using ${dtype}` : choice.why, tWhy].filter(Boolean).join('; ');
+    const why = [rejected.length ? `${rejected.join('; ')}: using ${dtype}` : choice.why, tWhy, hub ? `${hub.why}; ARMs ${dtype}` : ''].filter(Boolean).join('; ');
     let base: StepModel;
     const arms: Partial<Record<Objective, StepModel>> = {};
     let fused: FusedModel | null = null;
@@ -224,7 +249,7 @@ export class Engine implements GenArmGenerator {
       lms.slice(1).forEach((lm) => (arms[lm.entry.objective!] = lm));
     }
 
-    const engine = new Engine(platform, manifest, models, dtype, why, tokenizer, base, arms, fused, plan.why, { ...opts, dtypePreference: preference });
+    const engine = new Engine(platform, manifest, models, dtype, why, tokenizer, base, arms, fused, plan.why, { ...opts, dtypePreference: preference }, hub?.variant.dtype);
     if (opts.loadRms) await engine.ensureRms(progress);
     if (opts.warmup) {
       progress.setPhase('warmup');
@@ -542,4 +567,18 @@ async function loadFused(
   }
   const make = platform.residentTensor ?? (async (data: Float32Array, d: number[]) => new platform.ort.Tensor('float32', data, d));
   return new FusedModel(lm, steering, adapters, rank, dims!, make);
+}
+
+/** A hub base for Engine.load (hub.ts): its config.json read through the platform's source, as every file is. */
+function openHub(platform: Platform, manifest: Manifest, opts: LoadOptions, progress: ProgressTracker): Promise<HubBase> {
+  const spec = opts.hub!;
+  if (spec.suite.id !== opts.suite) throw new Error(`load: suite '${opts.suite}' but the hub suite is '${spec.suite.id}'`);
+  const pref = platform.dtypePreference(manifest);
+  const shaderF16 = pref.includes('q4f16') || pref.includes('fp16');
+  return HubBase.open(manifest, spec, hubBackend(platform.backend.backend), shaderF16, opts.dtype, async (f) => {
+    progress.add(f);
+    const data = await platform.source.fetch(f, 'bytes', (n, cached) => progress.update(f.path, n, cached));
+    progress.done(f.path);
+    return data as Uint8Array;
+  });
 }

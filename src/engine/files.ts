@@ -33,15 +33,78 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** Throws a ModelFileError unless size and sha256 match the manifest. */
+/** git's blob id of a file (what the hub lists as `oid` for a file kept in git rather than LFS). */
+export async function gitBlobSha1(bytes: Uint8Array): Promise<string> {
+  const head = new TextEncoder().encode(`blob ${bytes.length}\0`);
+  const all = new Uint8Array(head.length + bytes.length);
+  all.set(head);
+  all.set(bytes, head.length);
+  const digest = await crypto.subtle.digest('SHA-1', all);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Throws a ModelFileError unless size and sha256 match the manifest (or, for a hub file kept in
+ * git, its git blob id: types.ts, ManifestFile.git_sha1).
+ */
 export async function verifyBytes(file: ManifestFile, bytes: Uint8Array, from: string): Promise<void> {
   if (bytes.length !== file.bytes) {
     throw new ModelFileError(`${file.path}: expected ${file.bytes} bytes, got ${bytes.length} from ${from}`, file.path);
+  }
+  if (file.git_sha1) {
+    const blob = await gitBlobSha1(bytes);
+    if (blob !== file.git_sha1.toLowerCase()) {
+      throw new ModelFileError(`${file.path}: git blob id mismatch (expected ${file.git_sha1}, got ${blob}) from ${from}`, file.path);
+    }
+    return;
   }
   const got = await sha256Hex(bytes);
   if (got !== file.sha256.toLowerCase()) {
     throw new ModelFileError(`${file.path}: sha256 mismatch (expected ${file.sha256}, got ${got}) from ${from}`, file.path);
   }
+}
+
+/**
+ * One download over HTTP into a buffer of the file's listed size (progress without holding
+ * chunks twice); every failure is a ModelFileError naming the file: a network error, a 404,
+ * an HTML page in place of the file, a body cut short or too long. The caller verifies the hash.
+ */
+export async function downloadFile(url: string, file: ManifestFile, onBytes: (n: number) => void): Promise<Uint8Array> {
+  let res: Response;
+  try {
+    res = await fetch(url, { cache: 'no-store' });
+  } catch (e) {
+    throw new ModelFileError(`download of ${file.path} failed (${(e as Error).message})`, file.path);
+  }
+  if (res.status === 404) throw new ModelFileError(`missing model file ${file.path} (HTTP 404 at ${url})`, file.path);
+  if (!res.ok) throw new ModelFileError(`${file.path}: HTTP ${res.status} at ${url}`, file.path);
+  if ((res.headers.get('content-type') ?? '').includes('text/html') && !file.path.endsWith('.html')) {
+    throw new ModelFileError(`missing model file ${file.path} (the server answered with an HTML page at ${url})`, file.path);
+  }
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const out = new Uint8Array(file.bytes);
+  const reader = res.body.getReader();
+  let loaded = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (loaded + value.length > out.length) {
+        await reader.cancel();
+        throw new ModelFileError(`${file.path}: server sent more than the ${file.bytes} bytes listed for it`, file.path);
+      }
+      out.set(value, loaded);
+      loaded += value.length;
+      onBytes(loaded);
+    }
+  } catch (e) {
+    if (e instanceof ModelFileError) throw e;
+    throw new ModelFileError(`download of ${file.path} was cut off after ${loaded} of ${file.bytes} bytes (${(e as Error).message})`, file.path);
+  }
+  if (loaded < out.length) {
+    throw new ModelFileError(`download of ${file.path} was cut off after ${loaded} of ${file.bytes} bytes`, file.path);
+  }
+  return out;
 }
 
 /**

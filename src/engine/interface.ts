@@ -4,6 +4,7 @@
 // the in-process Node Engine (engine.ts) its generate/abort part, the store
 // (src/store/) talks to GenArmEngine only, and its test stand-in
 // (src/store/fake-engine.ts) is the worker client over the real EngineHost.
+import type { HubLoadSpec } from './hub';
 import type {
   AdapterFiles, AdapterInfo, BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, Objective, TokenRecord,
 } from './types';
@@ -66,6 +67,11 @@ export interface EngineLoadOptions {
    * (-45%; bench/transport-load.ts measures both). Browser platform, WASM only.
    */
   prepack?: boolean;
+  /**
+   * weak-to-strong: a base from the Hugging Face hub guided by this site's ARMs (src/engine/hub.ts);
+   * `suite` is then the hub suite's id
+   */
+  hub?: HubLoadSpec;
 }
 
 /** A failure the engine reports, naming the model file at fault when there is one. */

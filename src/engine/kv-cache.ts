@@ -23,11 +23,12 @@ export function presentName(layer: number, kind: 'key' | 'value'): string {
   return `present.${layer}.${kind}`;
 }
 
-/** The empty cache of the first step: tensors with a 0-length sequence dim. */
+/** The empty cache of the first step: tensors with a 0-length sequence dim (float16 for a graph whose cache is: hub.ts). */
 export function emptyCache(ort: OrtRuntime, arch: ModelArch, batch = 1): KVCache {
   const tensors: Tensor[] = [];
   for (let i = 0; i < arch.num_layers * 2; i++) {
-    tensors.push(new ort.Tensor('float32', new Float32Array(0), [batch, arch.num_kv_heads, 0, arch.head_dim]));
+    const dims = [batch, arch.num_kv_heads, 0, arch.head_dim];
+    tensors.push(arch.kv_dtype === 'float16' ? new ort.Tensor('float16', new Uint16Array(0), dims) : new ort.Tensor('float32', new Float32Array(0), dims));
   }
   return { tensors, length: 0, batch, shared: false };
 }

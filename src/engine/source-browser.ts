@@ -3,7 +3,7 @@
 // downloaded again). A failed, truncated or hash-mismatched download is retried
 // once, then reported naming the file; it is never cached.
 import type { Manifest, ManifestFile, StorageInfo } from './types';
-import { ModelFileError, verifyBytes, type FileData, type FileSource } from './files';
+import { downloadFile, ModelFileError, verifyBytes, type FileData, type FileSource } from './files';
 import { browserManifest, checkManifest } from './manifest';
 
 export const CACHE_NAME = 'genarm-models-v1';
@@ -31,7 +31,7 @@ export class BrowserFileSource implements FileSource {
 
   /** The cache key carries the hash, so a rebuilt model never matches a stale entry. */
   private key(file: ManifestFile): string {
-    return `${this.url(file.path)}?sha256=${file.sha256}`;
+    return file.git_sha1 ? `${this.fileUrl(file)}?git=${file.git_sha1}` : `${this.fileUrl(file)}?sha256=${file.sha256}`;
   }
 
   private async cache(): Promise<Cache | null> {
@@ -108,7 +108,7 @@ export class BrowserFileSource implements FileSource {
     for (let attempt = 1; attempt <= 2; attempt++) {
       try {
         const bytes = await this.download(file, (n) => onProgress(n, false));
-        await verifyBytes(file, bytes, this.url(file.path));
+        await verifyBytes(file, bytes, this.fileUrl(file));
         if (cache) await this.store(cache, key, file, bytes);
         return bytes;
       } catch (e) {
@@ -121,36 +121,13 @@ export class BrowserFileSource implements FileSource {
     throw lastError instanceof ModelFileError ? lastError : new ModelFileError(`${file.path}: ${msg}`, file.path);
   }
 
-  private async download(file: ManifestFile, onBytes: (n: number) => void): Promise<Uint8Array> {
-    const url = this.url(file.path);
-    let res: Response;
-    try {
-      res = await fetch(url, { cache: 'no-store' });
-    } catch (e) {
-      throw new ModelFileError(`download of ${file.path} failed (${(e as Error).message})`, file.path);
-    }
-    if (res.status === 404) throw new ModelFileError(`missing model file ${file.path} (HTTP 404 at ${url})`, file.path);
-    if (!res.ok) throw new ModelFileError(`${file.path}: HTTP ${res.status} at ${url}`, file.path);
-    if ((res.headers.get('content-type') ?? '').includes('text/html') && !file.path.endsWith('.html')) {
-      throw new ModelFileError(`missing model file ${file.path} (the server answered with an HTML page at ${url})`, file.path);
-    }
-    if (!res.body) return new Uint8Array(await res.arrayBuffer());
-    // stream into one buffer of the manifest's size: progress without holding chunks twice
-    const out = new Uint8Array(file.bytes);
-    const reader = res.body.getReader();
-    let loaded = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (loaded + value.length > out.length) {
-        await reader.cancel();
-        throw new ModelFileError(`${file.path}: server sent more than the ${file.bytes} bytes in the manifest`, file.path);
-      }
-      out.set(value, loaded);
-      loaded += value.length;
-      onBytes(loaded);
-    }
-    return loaded === out.length ? out : out.subarray(0, loaded);
+  /** where a file downloads from: its own URL (a hub file: hub.ts), else its path under the manifest's folder */
+  private fileUrl(file: ManifestFile): string {
+    return file.url ?? this.url(file.path);
+  }
+
+  private download(file: ManifestFile, onBytes: (n: number) => void): Promise<Uint8Array> {
+    return downloadFile(this.fileUrl(file), file, onBytes);
   }
 
   private async store(cache: Cache, key: string, file: ManifestFile, bytes: Uint8Array): Promise<void> {

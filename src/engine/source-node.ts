@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Manifest, ManifestFile } from './types';
-import { ModelFileError, verifyBytes, type FileData, type FileSource } from './files';
+import { downloadFile, ModelFileError, verifyBytes, type FileData, type FileSource } from './files';
 import { checkManifest } from './manifest';
 
 export class NodeFileSource implements FileSource {
@@ -28,6 +28,12 @@ export class NodeFileSource implements FileSource {
   }
 
   async fetch(file: ManifestFile, want: 'bytes' | 'any', onProgress: (loaded: number, cached: boolean) => void): Promise<FileData> {
+    if (file.url) {
+      // a hub file (hub.ts): downloaded each time under Node (no Cache Storage here), same checks
+      const bytes = await downloadFile(file.url, file, (n) => onProgress(n, false));
+      await verifyBytes(file, bytes, file.url);
+      return bytes;
+    }
     const path = join(this.location, file.path);
     const info = await stat(path).catch(() => null);
     if (!info) throw new ModelFileError(`missing model file ${file.path} (looked in ${this.location})`, file.path);

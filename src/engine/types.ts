@@ -12,6 +12,16 @@ export interface ManifestFile {
    * source drops such variants from the manifest (manifest.ts, browserManifest)
    */
   node_only?: boolean;
+  /**
+   * absolute URL to download it from instead of `path` under the manifest's folder (a hub file:
+   * hub.ts); `path` then only names it (messages, progress, cache key)
+   */
+  url?: string;
+  /**
+   * a hub file kept in git rather than LFS: the hub lists its git blob id (sha1 of
+   * "blob <size>\0" + bytes), which is checked instead of `sha256` (then '')
+   */
+  git_sha1?: string;
 }
 
 export type Dtype = 'fp32' | 'q4' | 'q8' | 'q4f16' | 'fp16';
@@ -37,6 +47,8 @@ export interface ModelArch {
   /** optional (fused path): attention heads and MLP width; otherwise read from the fused graph's input shapes */
   num_heads?: number;
   intermediate_size?: number;
+  /** element type of the KV cache (past_key_values.*): float32 unless the graph says float16 (a hub fp16 export: hub.ts) */
+  kv_dtype?: 'float32' | 'float16';
 }
 
 /**
@@ -137,6 +149,10 @@ export interface BackendInfo {
   threads?: number;
   /** 'fused' when base + ARMs run as rows of one batched graph (the fused path, fused.ts) */
   path?: 'fused' | 'separate';
+  /** the base's dtype where it is not `dtype` (a hub base brings its own variant: hub.ts); `dtype` is then the ARMs' */
+  base_dtype?: Dtype;
+  /** WebGPU only: the adapter has shader-f16 (fp16 / q4f16 graphs run: docs/BROWSER.md) */
+  shader_f16?: boolean;
 }
 
 export interface GenerateSettings {

@@ -4,14 +4,24 @@
 // store keeps is a tag per request, to ignore what an older request still reports.
 import type { Manifest } from '../engine/types';
 import type { GenArmEngine, Unsubscribe } from '../engine/interface';
+import { listHubRepo, type HubListing, type HubSuiteDef } from '../engine/hub';
 
 export interface EngineConfig {
   /** read the manifest (default: fetch `${baseUrl}manifest.json` from the page) */
   readManifest?: (baseUrl: string) => Promise<Manifest>;
+  /**
+   * the hub suites the picker offers beside the manifest's (main.tsx: src/engine/hub.ts HUB_SUITES;
+   * default none, so the store's tests never reach for a network); the URL adds more (?hubrepo=)
+   */
+  hubSuites?: readonly HubSuiteDef[];
+  /** list a hub repo for the picker (default: src/engine/hub.ts listHubRepo, from the page) */
+  listHub?: (def: HubSuiteDef, endpoint: string) => Promise<HubListing>;
 }
 
 let factory: (() => GenArmEngine) | null = null;
 let readManifestWith: (baseUrl: string) => Promise<Manifest> = fetchManifest;
+let hubSuites: readonly HubSuiteDef[] = [];
+let listHubWith: (def: HubSuiteDef, endpoint: string) => Promise<HubListing> = (def, endpoint) => listHubRepo(def, endpoint);
 let engine: GenArmEngine | null = null;
 let subscriptions: Unsubscribe[] = [];
 let latestRun = 0;
@@ -20,6 +30,16 @@ let latestRun = 0;
 export function configureEngine(make: () => GenArmEngine, config: EngineConfig = {}): void {
   factory = make;
   readManifestWith = config.readManifest ?? fetchManifest;
+  hubSuites = config.hubSuites ?? [];
+  listHubWith = config.listHub ?? ((def, endpoint) => listHubRepo(def, endpoint));
+}
+
+export function configuredHubSuites(): readonly HubSuiteDef[] {
+  return hubSuites;
+}
+
+export function listHub(def: HubSuiteDef, endpoint: string): Promise<HubListing> {
+  return listHubWith(def, endpoint);
 }
 
 /** A new engine in place of the old one (disposed, its subscriptions dropped). Throws when none is configured. */

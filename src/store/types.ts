@@ -1,4 +1,5 @@
 // State shapes of the one app store (src/store/store.ts).
+import type { HubListing, HubSuiteDef } from '../engine/hub';
 import type {
   AdapterFiles, AdapterInfo, BackendInfo, Decoder, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest,
   Objective, TokenRecord,
@@ -81,6 +82,17 @@ export interface SweepState {
 
 // ---- the store's slices (src/store/slices/), combined in one create() in store.ts ----
 
+/**
+ * A hub suite in the picker (src/engine/hub.ts): its listing, for the download size, or why it cannot
+ * load. 'unchecked' until the page is asked to contact the hub (probeHub).
+ */
+export interface HubSuiteState {
+  def: HubSuiteDef;
+  status: 'unchecked' | 'checking' | 'ok' | 'unreachable' | 'error';
+  listing?: HubListing;
+  message?: string;
+}
+
 /** Which suite, from where, and how loading went (slices/load.ts). */
 export interface LoadSlice {
   /** suite id in the manifest */
@@ -90,9 +102,19 @@ export interface LoadSlice {
   /** dtype forced by the URL (?dtype=fp32) */
   forcedDtype?: Dtype;
   baseUrl: string;
+  /** the hub's address (?hub=URL; default https://huggingface.co) */
+  hubUrl: string;
+  /** the hub suites offered beside the manifest's, in picker order */
+  hubSuites: HubSuiteState[];
   load: LoadState;
   notices: Notice[];
   loadModels(): Promise<void>;
+  /**
+   * list every hub suite's repo (sizes before any download; 'hub unreachable' when offline). The page
+   * contacts the hub only when asked: this, called by the picker's button, by init when the URL
+   * names a hub (?hub=, ?hubrepo=, a hub suite), and by loading a hub suite
+   */
+  probeHub(): Promise<void>;
   selectSuite(id: string): void;
   notify(level: Notice['level'], text: string, id?: string): void;
   dismissNotice(id: string): void;

@@ -15,6 +15,11 @@ export interface UrlState {
   heat?: HeatMode;
   /** the URL named a prompt: the view it describes is generated once models are ready */
   hasPrompt: boolean;
+  /** ?hub=URL: the hub's address (src/engine/hub.ts; default https://huggingface.co) */
+  hub?: string;
+  /** ?hubrepo=owner/name[@rev] (repeatable): more hub suites, guided by the ARMs of ?hubarms=SUITE */
+  hubRepos: string[];
+  hubArms?: string;
 }
 
 function num(v: string | null, lo: number, hi: number): number | undefined {
@@ -57,6 +62,9 @@ export function parseQuery(search: string): UrlState {
     dtype: dtype && DTYPES.includes(dtype) ? dtype : undefined,
     heat: heat && HEAT.includes(heat) ? heat : undefined,
     hasPrompt: prompt !== null && prompt.trim() !== '',
+    hub: q.get('hub') || undefined,
+    hubRepos: q.getAll('hubrepo').filter(Boolean),
+    hubArms: q.get('hubarms') || undefined,
   };
 }
 

@@ -52,7 +52,7 @@ export function App() {
       <Explainer />
       <footer className="foot">
         Xu et al., <cite>GenARM: Reward Guided Generation with Autoregressive Reward Model for Test-Time Alignment</cite>,
-        ICLR 2025. Everything runs on this device; the page talks to no server but its own.
+        ICLR 2025. Everything runs on this device; the page talks to no server but its own (and the model hub, for a hub suite's base).
       </footer>
     </div>
   );

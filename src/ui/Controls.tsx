@@ -1,6 +1,9 @@
 // Prompt, presets, Generate/Stop, the two ARM weights and the sampling settings.
 import { useRef, useState, type DragEvent } from 'react';
-import type { BuiltinObjective, Decoder, Objective } from '../engine/types';
+import type { BackendInfo, BuiltinObjective, Decoder, Manifest, Objective } from '../engine/types';
+import { hubDownloadBytes } from '../engine/hub';
+import type { HubSuiteState } from '../store/types';
+import { fmtBytes } from './heat';
 import {
   availableObjectives, hasRewardModels, NGRAM_RANGE, PAPER_REPETITION, REPETITION_PENALTY_RANGE, useApp,
 } from '../store/store';
@@ -417,19 +420,69 @@ function NumberField(props: {
 }
 
 export function SuitePicker() {
+  const probe = useApp((s) => s.probeHub);
   const manifest = useApp((s) => s.load.manifest);
   const suite = useApp((s) => s.suite);
   const select = useApp((s) => s.selectSuite);
-  const ids = manifest ? Object.keys(manifest.suites) : [];
+  const hubSuites = useApp((s) => s.hubSuites);
+  const hubUrl = useApp((s) => s.hubUrl);
+  const backend = useApp((s) => s.load.backend);
+  return <SuitePickerView {...{ manifest, suite, select, hubSuites, hubUrl, backend }} probe={() => void probe()} />;
+}
+
+/** The picker itself, from the store's values (a test renders it with them: src/store/hub-suites.test.tsx). */
+export function SuitePickerView({ manifest, suite, select, hubSuites, hubUrl, backend, probe }: {
+  manifest?: Manifest; suite?: string; select: (id: string) => void; hubSuites: HubSuiteState[]; hubUrl: string; backend?: BackendInfo;
+  probe?: () => void;
+}) {
+  // a loaded hub suite is in the engine's manifest too: list it once, with the hub suites
+  const ids = manifest ? Object.keys(manifest.suites).filter((id) => !hubSuites.some((h) => h.def.id === id)) : [];
+  const troubled = hubSuites.filter((h) => h.status === 'unreachable' || h.status === 'error');
+  const unreachable = troubled.find((h) => h.status === 'unreachable');
+  const unchecked = hubSuites.some((h) => h.status === 'unchecked');
   return (
     <div className="suite-picker">
       <label htmlFor="suite" className="field-label">Model suite</label>
-      <select id="suite" value={suite ?? ''} disabled={ids.length === 0} onChange={(e) => select(e.target.value)}>
+      <select id="suite" value={suite ?? ''} disabled={ids.length === 0} onChange={(e) => select(e.target.value)}
+        aria-describedby={troubled.length ? 'hub-status' : undefined}>
         {ids.length === 0 && <option value="">{suite ?? '…'}</option>}
         {ids.map((id) => (
           <option key={id} value={id}>{manifest!.suites[id].label || id}</option>
         ))}
+        {ids.length > 0 && hubSuites.map((h) => (
+          <option key={h.def.id} value={h.def.id} disabled={h.status === 'unreachable' || h.status === 'error'}
+            data-hub-status={h.status}>
+            {h.def.label} · {hubNote(h, backend)}
+          </option>
+        ))}
       </select>
+      {ids.length > 0 && unchecked && (
+        <p className="hint" data-testid="hub-ask">
+          Hub suites download their base from <code>{hubUrl}</code>; this page asks it nothing until you do.{' '}
+          <button type="button" className="btn btn-small" onClick={probe}>Ask the hub for sizes</button>
+        </p>
+      )}
+      {troubled.length > 0 && (
+        <p className="hint warn" id="hub-status" data-testid="hub-status">
+          {unreachable ? <>Hub suites: hub unreachable ({hubUrl}): the suites above still work. </> : null}
+          {troubled.filter((h) => h.status === 'error').map((h) => <span key={h.def.id}>{h.def.label}: {h.message} </span>)}
+        </p>
+      )}
     </div>
   );
+}
+
+/** What a hub suite's option says after its name: the base's download size for this backend, or why it cannot load. */
+function hubNote(h: HubSuiteState, backend: BackendInfo | undefined): string {
+  if (h.status === 'unchecked') return 'size: ask the hub';
+  if (h.status === 'checking') return 'checking the hub…';
+  if (h.status === 'unreachable') return 'hub unreachable';
+  if (h.status === 'error' || !h.listing) return 'not available';
+  try {
+    const kind = backend?.backend === 'webgpu' ? 'webgpu' : 'wasm';
+    const { bytes, dtype } = hubDownloadBytes(h.listing, kind, backend?.shader_f16 === true, h.def.onnxDir);
+    return `base ${fmtBytes(bytes)} (${dtype}) from the hub`;
+  } catch {
+    return 'no graph for this backend';
+  }
 }

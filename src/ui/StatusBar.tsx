@@ -23,7 +23,8 @@ export function BackendBadge() {
     );
   }
   const name = backend.backend === 'webgpu' ? 'WebGPU' : backend.backend === 'wasm' ? 'WASM' : backend.backend;
-  const extra = [backend.dtype, backend.threads ? `${backend.threads} thread${backend.threads > 1 ? 's' : ''}` : '', backend.path === 'fused' ? 'fused' : '']
+  // a hub base brings its own dtype (src/engine/hub.ts): both are shown
+  const extra = [backend.base_dtype ? `base ${backend.base_dtype} · ARMs ${backend.dtype}` : backend.dtype, backend.threads ? `${backend.threads} thread${backend.threads > 1 ? 's' : ''}` : '', backend.path === 'fused' ? 'fused' : '']
     .filter(Boolean).join(' · ');
   return (
     <span className={`badge badge-${backend.backend}`} data-backend={backend.backend} title={backend.reason}>
@@ -48,6 +49,8 @@ export function LoadStatus() {
   const load = useApp((s) => s.load);
   const retry = useApp((s) => s.loadModels);
   const suite = useApp((s) => s.suite);
+  const hub = useApp((s) => s.hubSuites.find((h) => h.def.id === s.suite));
+  const hubUrl = useApp((s) => s.hubUrl);
 
   if (load.status === 'error') {
     return (
@@ -57,10 +60,17 @@ export function LoadStatus() {
           {load.error?.file ? <>File <code>{load.error.file}</code>: </> : null}
           {stripFile(load.error?.message ?? 'unknown error', load.error?.file)}
         </p>
-        <p className="hint">
-          Models are built by <code>npm run models</code> into <code>public/models/</code> and served by this page's own
-          server; nothing is fetched from elsewhere.
-        </p>
+        {hub ? (
+          <p className="hint">
+            This suite's base model comes from the hub at <code>{hubUrl}</code> (<code>{hub.def.repo}</code>); its ARMs from this
+            page's own server. The other suites do not need the hub.
+          </p>
+        ) : (
+          <p className="hint">
+            Models are built by <code>npm run models</code> into <code>public/models/</code> and served by this page's own
+            server; nothing is fetched from elsewhere.
+          </p>
+        )}
         <button type="button" className="btn btn-primary" onClick={() => void retry()}>Retry</button>
       </section>
     );

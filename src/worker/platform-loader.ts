@@ -20,6 +20,7 @@ export function platformLoader(makePlatform: PlatformFactory): EngineLoader {
         loadRms: req.loadRms,
         path: req.path,
         transport: req.transport,
+        hub: req.hub,
         // one step per model before 'ready': WebGPU compiles its shaders here, not on the first token
         warmup: true,
         onProgress,

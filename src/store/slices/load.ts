@@ -6,7 +6,8 @@ import type { StateCreator } from 'zustand';
 import type { GenArmEngine } from '../../engine/interface';
 import { defaultSuite } from '../../engine/manifest';
 import type { Manifest } from '../../engine/types';
-import { connect, currentEngine, keep, readManifest } from '../connection';
+import { connect, currentEngine, keep, listHub, readManifest } from '../connection';
+import { DEFAULT_HUB, HubUnreachableError } from '../../engine/hub';
 import { availableObjectives, errMessage, isUserObjective, OBJECTIVES } from '../settings';
 import type { AppState, LoadSlice, SliceState, Weights } from '../types';
 import { IDLE_PANEL } from './runs';
@@ -17,6 +18,8 @@ export const initialLoadState: SliceState<LoadSlice> = {
   forcedBackend: undefined,
   forcedDtype: undefined,
   baseUrl: '/models/',
+  hubUrl: DEFAULT_HUB,
+  hubSuites: [],
   load: { status: 'idle' },
   notices: [],
 };
@@ -54,7 +57,9 @@ export const createLoadSlice: StateCreator<AppState, [], [], LoadSlice> = (set, 
     }
     if (!live()) return;
     let suite = get().suite;
-    if (!suite || !manifest.suites[suite]) {
+    // a hub suite (src/engine/hub.ts): its base from the hub, its ARMs from this manifest
+    const hubSuite = get().hubSuites.find((h) => h.def.id === suite);
+    if (!suite || (!manifest.suites[suite] && !hubSuite)) {
       if (suite) get().notify('warning', `Model suite "${suite}" is not in the manifest; using another.`, 'suite-missing');
       suite = defaultSuite(manifest);
     }
@@ -84,7 +89,10 @@ export const createLoadSlice: StateCreator<AppState, [], [], LoadSlice> = (set, 
       }
     }));
     try {
-      const ready = await c.load({ baseUrl, suite, backend: get().forcedBackend, dtype: get().forcedDtype });
+      const hub = hubSuite ? { suite: hubSuite.def, endpoint: get().hubUrl } : undefined;
+      // choosing a hub suite asks the hub: the picker's sizes come along
+      if (hubSuite?.status === 'unchecked') void get().probeHub();
+      const ready = await c.load({ baseUrl, suite, backend: get().forcedBackend, dtype: get().forcedDtype, ...(hub ? { hub } : {}) });
       first = false;
       if (!live()) return;
       set((s) => ({
@@ -117,6 +125,20 @@ export const createLoadSlice: StateCreator<AppState, [], [], LoadSlice> = (set, 
       const { message, file } = errMessage(e);
       set((s) => ({ load: { ...s.load, status: 'error', error: { message, file } } }));
     }
+  },
+
+  async probeHub() {
+    const endpoint = get().hubUrl;
+    await Promise.all(get().hubSuites.map(async ({ def }) => {
+      const patch = (p: Partial<AppState['hubSuites'][number]>) =>
+        set((s) => ({ hubSuites: s.hubSuites.map((h) => (h.def.id === def.id ? { ...h, ...p } : h)) }));
+      patch({ status: 'checking', message: undefined, listing: undefined });
+      try {
+        patch({ status: 'ok', listing: await listHub(def, endpoint) });
+      } catch (e) {
+        patch({ status: e instanceof HubUnreachableError ? 'unreachable' : 'error', message: errMessage(e).message });
+      }
+    }));
   },
 
   selectSuite(id) {

@@ -4,6 +4,8 @@
 import type { StateCreator } from 'zustand';
 import type { AppState, SliceState, UiSettings, UrlSlice } from '../types';
 import { buildQuery, parseQuery } from '../url';
+import { configuredHubSuites } from '../connection';
+import { adHocHubSuite, hubEndpoint, type HubSuiteDef } from '../../engine/hub';
 import { clampNgram, clampPenalty, DEFAULT_SETTINGS, PAPER_REPETITION, randomSeed } from '../settings';
 
 export const initialUrlState: SliceState<UrlSlice> = {
@@ -30,7 +32,19 @@ export const createUrlSlice: StateCreator<AppState, [], [], UrlSlice> = (set, ge
 
     async init(search, baseUrl) {
       const u = parseQuery(search);
+      // the configured hub suites, then the URL's own (?hubrepo=owner/name[@rev]&hubarms=SUITE)
+      const hubDefs: HubSuiteDef[] = [...configuredHubSuites()];
+      for (const spec of u.hubRepos) {
+        try {
+          const d = adHocHubSuite(spec, u.hubArms);
+          if (!hubDefs.some((h) => h.id === d.id)) hubDefs.push(d);
+        } catch (e) {
+          get().notify('warning', `?hubrepo=${spec}: ${(e as Error).message}`);
+        }
+      }
       set((s) => ({
+        hubUrl: hubEndpoint(u.hub),
+        hubSuites: hubDefs.map((def) => ({ def, status: 'unchecked' as const })),
         settings: { ...s.settings, ...u.settings, weights: { ...s.settings.weights, ...u.settings.weights } },
         suite: u.suite,
         forcedBackend: u.backend,
@@ -39,6 +53,9 @@ export const createUrlSlice: StateCreator<AppState, [], [], UrlSlice> = (set, ge
         baseUrl: baseUrl ?? s.baseUrl,
         autoRun: u.hasPrompt,
       }));
+      // a URL that names a hub has asked for it: sizes for the picker while the models load (an
+      // unreachable hub only greys its suites out); else the page contacts no other server until asked
+      if (hubDefs.length && (u.hub || u.hubRepos.length || hubDefs.some((d) => d.id === u.suite))) void get().probeHub();
       await get().loadModels();
     },
 
