@@ -23,9 +23,9 @@ import torch
 
 from . import export
 from .base import BASE_ID, BuildError, gguf_path, hf_folder, load_base, sha256_file
-from .peft_adapter import BASE_MODEL as BASE_MODEL_NAME
 from .model import LORA_TARGETS, Config, Llama, LoRALinear
 from .paths import ARTEFACTS, CACHE, MODELS, NODE_MODELS, ROOT
+from .peft_adapter import BASE_MODEL as BASE_MODEL_NAME
 
 VARIANTS = {"fp32": "model.onnx", "q8": "model_q8.onnx"}
 # Removed variants: a build deletes their files. q4 re-quantized the GGUF's Q4_1 blocks onto a
