@@ -10,5 +10,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/python-env.sh"
+# relative --out / --rejudge paths are the caller's, not training/'s
+export GENARM_CALLER_CWD="$PWD"
 cd "$ROOT/training"
 exec "$PY" -m genarm.alignment "$@"

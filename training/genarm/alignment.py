@@ -27,8 +27,10 @@ import argparse
 import csv
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
@@ -117,6 +119,13 @@ def methods(settings: list[tuple[float, float]], t: float, penalties: list[tuple
                     out[cid] = Method(cid, f"GenARM ({h:g}, {s:g}), {mode}{tag} [{obj} ARM: {ctag}]", "genarm",
                                       w, mode_t, rp, ng, control=ctl, base_id=base_id)
     return list(out.values())
+
+
+def caller_path(p: str) -> Path:
+    """A path given on the command line, relative to where the caller stood: scripts/eval.sh
+    (npm run eval) runs this module from training/ and passes its own cwd in GENARM_CALLER_CWD."""
+    path = Path(p)
+    return path if path.is_absolute() else Path(os.environ.get("GENARM_CALLER_CWD", ".")) / path
 
 
 def mean_se(xs: list[float]) -> dict:
@@ -386,8 +395,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rejudge", default=None, help="judge a written report (JSON) again with the current rules, in place")
     args = ap.parse_args(argv)
     if args.rejudge:
-        from pathlib import Path
-        out = Path(args.rejudge)
+        out = caller_path(args.rejudge)
         rep = rejudge(out)
         out.write_text(json.dumps(rep, indent=1) + "\n")
         out.with_suffix(".md").write_text(markdown(rep))
@@ -397,9 +405,10 @@ def main(argv=None) -> int:
     args.n = args.n or (64 if args.full else 24)
     args.tokens = args.tokens or (96 if args.full else 48)
     args.rm_harm = args.rm_harm or args.full
+    out = caller_path(args.out)
+    if not out.parent.is_dir():  # before the run, not after an hour of decoding
+        ap.error(f"--out {args.out}: no folder {out.parent}")
     rep = run(args)
-    from pathlib import Path
-    out = Path(args.out)
     out.write_text(json.dumps(rep, indent=1) + "\n")
     out.with_suffix(".md").write_text(markdown(rep))
     print(f"[eval] wrote {out} and {out.with_suffix('.md')} ({rep['wall_s']} s)", flush=True)
