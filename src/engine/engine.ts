@@ -3,11 +3,12 @@
 // TypeScript over an injected Platform, so it runs in a Web Worker and under Node.
 import type {
   AdapterFiles, AdapterInfo, BackendInfo, Dtype, GenerateSettings, GenerationResult, LoadProgress, Manifest, ManifestFile, ModelEntry,
-  Objective, TokenRecord,
+  Objective, TokenRecord, TransportEntry,
 } from './types';
 import { CausalLM, type StepModel } from './causal-lm';
 import { adapterDims, choosePath, FusedModel, type InputShape, type PathChoice, type RowAdapter } from './fused';
-import { ModelFileError, ProgressTracker } from './files';
+import { ModelFileError, ProgressTracker, type FileData } from './files';
+import type { InferenceSession } from './ort';
 import { AdapterError, adapterName, readPeftAdapter, readSafetensors, toRowAdapter, type AdapterBase } from './peft-adapter';
 import { TransportLoader, transportFiles } from './transport';
 import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
@@ -171,8 +172,7 @@ export class Engine implements GenArmGenerator {
     const ours = graphs.filter((e) => !hub?.owns(e));
     let choice = chooseDtype(ours, preference, opts.dtype);
     // fp32 from the GGUF's blocks where the manifest has a transport and the platform takes it
-    const transportOf = (e: ModelEntry, dtype: Dtype) =>
-      opts.transport !== false && platform.transport && dtype === 'fp32' ? e.transport : undefined;
+    const transportOf = (e: ModelEntry, dtype: Dtype) => transportFor(platform, opts, e, dtype);
     const transport = new TransportLoader({
       fetchBytes: (f) => fetchOne(f, 'bytes') as Promise<Uint8Array>,
       onExpand: () => progress.setPhase('expand'),
@@ -197,18 +197,9 @@ export class Engine implements GenArmGenerator {
               progress.setPhase('session');
               return platform.createSession(graph, graphs[i], hub.variant.dtype, { kvOnDevice: true, ...(externalData ? { externalData } : {}) });
             });
-          } else if (t) {
-            const g = await transport.load(t);
-            // the last graph: drop the GGUF's bytes (94 MiB) before onnxruntime makes its own copy
-            if (i === graphs.length - 1) transport.release();
-            progress.setPhase('session');
-            session = await platform.createSession(g.graph, graphs[i], dtype, { kvOnDevice: true, externalData: g.externalData });
-            g.release();
-            transported++;
           } else {
-            const data = await fetchOne(variantFile(graphs[i], dtype), 'any');
-            progress.setPhase('session');
-            session = await platform.createSession(data, graphs[i], dtype, { kvOnDevice: true });
+            session = await graphSession(platform, graphs[i], dtype, true, t, transport, fetchOne, () => progress.setPhase('session'), i === graphs.length - 1);
+            if (t) transported++;
           }
           lms.push(new CausalLM(platform.ort, session, graphs[i], platform.runner));
           progress.setPhase('download');
@@ -288,7 +279,7 @@ export class Engine implements GenArmGenerator {
     // the base by the name its own ARMs' adapter_config.json give it when the manifest says (a hub
     // id), else its model id; either way only the last path part is compared (peft-adapter.ts)
     const named = (Object.values(this.models.arms) as ModelEntry[])
-      .map((e) => (e.adapter as { base_model?: string } | undefined)?.base_model).find(Boolean);
+      .map((e) => e.adapter?.base_model).find(Boolean);
     const base: AdapterBase = { name: named ?? this.models.base.id, layers: this.fused.arch.num_layers, dims: this.fused.dims };
     const peft = readPeftAdapter(files.config, files.weights, base);
     const row = toRowAdapter(peft, base, this.fused.rank);
@@ -338,18 +329,8 @@ export class Engine implements GenArmGenerator {
       try {
         for (const e of entries) {
           const { dtype } = chooseDtype([e], preference);
-          const t = this.opts.transport !== false && this.platform.transport && dtype === 'fp32' ? e.transport : undefined;
-          let session;
-          if (t) {
-            const g = await transport.load(t);
-            tracker.setPhase('session');
-            session = await this.platform.createSession(g.graph, e, dtype, { kvOnDevice: false, externalData: g.externalData });
-            g.release();
-          } else {
-            const data = await fetchOne(variantFile(e, dtype), 'any');
-            tracker.setPhase('session');
-            session = await this.platform.createSession(data, e, dtype, { kvOnDevice: false });
-          }
+          const t = transportFor(this.platform, this.opts, e, dtype);
+          const session = await graphSession(this.platform, e, dtype, false, t, transport, fetchOne, () => tracker.setPhase('session'), false);
           // (an RM whose dtype this backend cannot run is reported, not silently swapped)
           this.rms[e.objective!] = new CausalLM(this.platform.ort, session, e, this.platform.runner);
         }
@@ -531,6 +512,33 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
  * fetched and transposed into the graph's layout here, once per load. The adapter
  * input tensors are made through the platform (GPU buffers under WebGPU).
  */
+/** The GGUF transport to load an fp32 graph from, where the manifest has one and the platform and options take it. */
+function transportFor(platform: Platform, opts: Pick<LoadOptions, 'transport'>, e: ModelEntry, dtype: Dtype): TransportEntry | undefined {
+  return opts.transport !== false && platform.transport && dtype === 'fp32' ? e.transport : undefined;
+}
+
+/**
+ * One graph's session: from its transport (the weights expanded, handed to onnxruntime, then
+ * dropped) or from its inline file. `lastGraph`: nothing later in this load needs the GGUF, so
+ * its bytes go before onnxruntime makes its own copy of the weights.
+ */
+async function graphSession(
+  platform: Platform, e: ModelEntry, dtype: Dtype, kvOnDevice: boolean, t: TransportEntry | undefined, transport: TransportLoader,
+  fetchOne: (f: ManifestFile, want: 'bytes' | 'any') => Promise<FileData>, onSession: () => void, lastGraph: boolean,
+): Promise<InferenceSession> {
+  if (!t) {
+    const data = await fetchOne(variantFile(e, dtype), 'any');
+    onSession();
+    return platform.createSession(data, e, dtype, { kvOnDevice });
+  }
+  const g = await transport.load(t);
+  if (lastGraph) transport.release();
+  onSession();
+  const session = await platform.createSession(g.graph, e, dtype, { kvOnDevice, externalData: g.externalData });
+  g.release();
+  return session;
+}
+
 /**
  * The fused graph's projection shapes: from its input shapes where the runtime reports them, else
  * from the architecture with the MLP width read off an adapter's down_proj A [r, intermediate].
