@@ -7,19 +7,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { FakeEngine, readFakeManifest } from './fake-engine';
 import { configureEngine, useApp } from './store';
+import { until } from './test-wait';
 import { SuitePickerView } from '../ui/Controls';
 import { HubRepoError, HubUnreachableError, type HubListing, type HubSuiteDef } from '../engine/hub';
 import type { EngineLoadOptions, Ready } from '../engine/interface';
 
 const st = () => useApp.getState();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(f: () => boolean, ms = 5000) {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await sleep(5);
-  }
-}
 
 const DEFS: HubSuiteDef[] = [
   { id: 'big-hub', label: 'Big (hub)', repo: 'o/big', revision: 'main', armsFrom: 'fake' },

@@ -9,6 +9,7 @@ import type { AdapterInfo, GenerateSettings, GenerationResult, Manifest } from '
 import { FAKE_MANIFEST, FakeEngine, readFakeManifest, type FakeOptions } from './fake-engine';
 import { configureEngine, DEBOUNCE_MS, DEFAULT_SETTINGS, REPETITION_DEFAULTS, useApp } from './store';
 import { buildQuery, parseQuery } from './url';
+import { sleep, until } from './test-wait';
 
 let engines: FakeEngine[] = [];
 function useFake(opts: FakeOptions = {}) {
@@ -20,14 +21,6 @@ function useFake(opts: FakeOptions = {}) {
 }
 const last = () => engines[engines.length - 1];
 const st = () => useApp.getState();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(f: () => boolean, ms = 5000) {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await sleep(5);
-  }
-}
 
 beforeEach(() => {
   engines = [];

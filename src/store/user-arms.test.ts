@@ -7,19 +7,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeEngine, readFakeManifest } from './fake-engine';
 import { configureEngine, useApp } from './store';
 import { buildQuery, parseQuery } from './url';
+import { until } from './test-wait';
 import { safetensorsFile } from '../engine/__tests__/peft-fixture';
 
 let engines: FakeEngine[] = [];
 const st = () => useApp.getState();
 const last = () => engines[engines.length - 1];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(f: () => boolean, ms = 5000) {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) throw new Error('timed out');
-    await sleep(5);
-  }
-}
 
 const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify(o));
 const files = (name: string, over: Record<string, unknown> = {}) => ({
