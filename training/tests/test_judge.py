@@ -26,6 +26,11 @@ def test_rules_agree_with_hand_labels():
     assert rep["evasive"]["precision"] >= 0.8 and rep["evasive"]["recall"] >= 0.85, rep["evasive"]
     # the refusal-only rules (the evaluation before deflections counted) miss most evasive answers
     assert rep["refusal_rules_only"]["evasive_recall"] < rep["evasive"]["recall"] - 0.3
+    # the batches the rules were written on, and a held-out batch labelled after they were fixed
+    assert rep["design"]["evasive"]["precision"] >= 0.85 and rep["design"]["evasive"]["recall"] >= 0.8
+    held = rep["held_out"]
+    assert held["n"] >= 60 and held["n"] + rep["design"]["n"] == rep["n"]
+    assert held["evasive"]["precision"] >= 0.6 and held["evasive"]["recall"] >= 0.8, held["evasive"]
 
 
 def test_committed_agreement_is_current():
