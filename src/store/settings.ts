@@ -10,11 +10,17 @@ export const OBJECTIVES: BuiltinObjective[] = ['helpfulness', 'harmlessness'];
 
 /**
  * The page's repetition controls when a URL does not set them: the one place to change
- * them. Off for now (the paper's exact setting, = PAPER_REPETITION); the values to ship
- * are to come from an evaluation.
+ * them. Chosen from the evaluation (reports/steering-penalties.md: 24 held-out prompts per
+ * set, 48 tokens, the same seeds): at the default (0.8, 1) and T 0.7 a penalty of 1.2 cuts
+ * the answers that repeat a 5-word run from 8% / 12% (harmful / benign) to 4% / 1% with the
+ * same evasion rates (27% / 6% against 29% / 4%) and RM-helpfulness over the sharpened base
+ * +0.07 ± 0.11 instead of -0.10 ± 0.09. The 3-gram ban removes every repeat too, but reading
+ * its answers shows what it costs at the token level ("passportcard", "cofounder",
+ * "TikToKi": the ban pushes the model to other spellings), so it stays off. The paper's
+ * exact setting (no penalty) is PAPER_REPETITION, one click away.
  */
 export const REPETITION_DEFAULTS: Pick<UiSettings, 'repetition_penalty' | 'no_repeat_ngram_size'> = {
-  repetition_penalty: 1,
+  repetition_penalty: 1.2,
   no_repeat_ngram_size: 0,
 };
 
