@@ -201,11 +201,10 @@ describe.skipIf(!!twhy)('onnx-inline: the weightless graph + its weights is the 
     const layout = parseLayout(JSON.parse(readFileSync(join(MODELS_DIR, t.layout.path), 'utf8')));
     const gg = readFileSync(join(MODELS_DIR, t.gguf.path));
     const adapter = t.adapter ? new Uint8Array(readFileSync(join(MODELS_DIR, t.adapter.path))) : undefined;
-    let data: Uint8Array | null = await expandGguf(new Uint8Array(gg.buffer, gg.byteOffset, gg.byteLength), layout, { adapter });
+    const data = await expandGguf(new Uint8Array(gg.buffer, gg.byteOffset, gg.byteLength), layout, { adapter });
     const t0 = performance.now();
     const { model, inlined } = inlineExternalData(new Uint8Array(readFileSync(join(MODELS_DIR, t.graph.path))), data, { location: layout.external_data.path });
     const ms = performance.now() - t0;
-    data = null;
     expect(inlined).toBe(layout.tensors.length);
     expect(model.length).toBe(layout.source_graph.bytes);
     expect(createHash('sha256').update(model).digest('hex')).toBe(layout.source_graph.sha256);
