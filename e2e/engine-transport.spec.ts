@@ -1,4 +1,4 @@
-// The GGUF transport in Chromium (src/engine/transport.ts, issue 15), through the real worker on
+// The GGUF transport in Chromium (src/engine/transport.ts), through the real worker on
 // the tiny suite: on WASM the engine downloads the weightless graph, its layout and the GGUF's
 // blocks, expands them and gives the same greedy tokens as the inline fp32 graph, for far fewer
 // bytes on the wire. On WebGPU the same files come over the wire, the weights are written into the

@@ -1,4 +1,4 @@
-// The engine loading fp32 graphs from their GGUF transport (transport.ts, issue 15): the
+// The engine loading fp32 graphs from their GGUF transport (transport.ts): the
 // weightless graph + the GGUF's blocks expanded into onnxruntime's externalData must compute what
 // the inline fp32 graph computes: logits within 1e-5 at every prompt position and greedy step,
 // identical greedy tokens and records, on the base graph and the fused base + ARMs graph, on the
