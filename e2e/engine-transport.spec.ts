@@ -1,10 +1,11 @@
-// The GGUF transport in Chromium (src/engine/transport.ts, issue 15), through the real worker on
+// The GGUF transport in Chromium (src/engine/transport.ts), through the real worker on
 // the tiny suite: on WASM the engine downloads the weightless graph, its layout and the GGUF's
 // blocks, expands them and gives the same greedy tokens as the inline fp32 graph, for far fewer
-// bytes on the wire. On WebGPU it loads the inline graph (docs/BROWSER.md says why).
+// bytes on the wire. On WebGPU the same files come over the wire, the weights are written into the
+// graph (src/engine/onnx-inline.ts) rather than handed as externalData (docs/BROWSER.md says why).
 import { expect, test, type Page } from '@playwright/test';
 import { existsSync, readFileSync } from 'node:fs';
-import type { GenerateSettings, GenerationResult, Manifest } from '../src/engine/types';
+import type { GenerateSettings, GenerationResult, Manifest, ManifestFile, TransportEntry } from '../src/engine/types';
 import type { Harness } from '../src/harness/engine-harness';
 
 const MANIFEST = 'public/models/manifest.json';
@@ -43,6 +44,8 @@ function countModelBytes(page: Page): { bytes: () => number; paths: Set<string> 
 }
 
 const ids = (r: GenerationResult) => r.tokens.map((t) => t.id);
+/** The files a transport brings (src/engine/transport.ts, transportFiles). */
+const transportFiles = (t: TransportEntry): ManifestFile[] => [t.graph, t.layout, t.gguf, ...(t.adapter ? [t.adapter] : [])];
 
 test.describe('GGUF transport in the browser (tiny suite)', () => {
   test.skip(!!missing, missing);
@@ -99,14 +102,41 @@ test.describe('GGUF transport in the browser (tiny suite)', () => {
     expect(await (await page.request.get('/models/..%2F..%2Fpackage.json')).text()).not.toContain('"name": "genarm-web"');
   });
 
-  test('WebGPU loads the inline fp32 graph (externalData is WASM-only)', async ({ page }, info) => {
+  test('WebGPU loads the transport too, its weights inline in the graph: same tokens as WASM, the transport\'s bytes', async ({ page }, info) => {
     test.skip(info.project.name !== 'webgpu', 'needs --enable-unsafe-webgpu');
+    const t = tiny!.fused!.transport!;
+    const fp32 = tiny!.fused!.variants.fp32!;
     await open(page);
+    const net = countModelBytes(page);
     const gpu = await harness(page).load({ suite: 'tiny', backend: 'webgpu', dtype: 'fp32' });
     expect(gpu.backend.backend).toBe('webgpu');
-    expect(gpu.backend.reason).toMatch(/inline fp32 graph \(WebGPU loads the inline graph/);
-    const files = gpu.progress.at(-1)!.files.map((f) => f.path);
-    expect(files).toContain(tiny!.fused!.variants.fp32!.path);
-    expect(files).not.toContain(tiny!.fused!.transport!.gguf.path);
+    expect(gpu.backend.path).toBe('fused');
+    expect(gpu.backend.reason).toMatch(/fp32 weights expanded from the GGUF \(every graph, written into the graph as inline initializers\)/);
+    expect(gpu.progress.map((p) => p.phase)).toContain('expand');
+    const onGpu = (await harness(page).generate(SETTINGS)).result;
+    await expect.poll(() => net.paths.has(t.gguf.path)).toBe(true);
+    const gpuBytes = net.bytes();
+    // what came over the wire: the transport (graph, layout, GGUF) and the ARMs' adapters, never the fp32 graph
+    expect([...net.paths]).toEqual(expect.arrayContaining(transportFiles(t).map((f) => f.path)));
+    expect(net.paths).not.toContain(fp32.path);
+    const byPath = new Map(Object.values(m!.models).flatMap((e) => [
+      ...e.files, ...Object.values(e.variants), ...(e.transport ? transportFiles(e.transport) : []),
+      ...(e.adapter ? [e.adapter.config, e.adapter.file] : []),
+    ]).concat(transportFiles(t)).map((f) => [f.path, f.bytes]));
+    const listed = [...net.paths].reduce((n, p) => n + (byPath.get(p) ?? NaN), 0);
+    console.log(`[transport e2e] WebGPU model bytes on the wire: ${gpuBytes} (files: ${listed}; the inline fp32 graph: ${fp32.bytes})`);
+    expect(gpuBytes).toBeLessThanOrEqual(listed); // (vite preview gzips: the wire may carry less)
+    expect(gpuBytes).toBeLessThan(fp32.bytes / 3);
+
+    // the same suite on WASM (externalData), from a fresh worker and an empty cache
+    await harness(page).reset();
+    await page.evaluate(() => caches.keys().then((ks) => Promise.all(ks.map((k) => caches.delete(k)))));
+    const cpu = await harness(page).load({ suite: 'tiny', backend: 'wasm', dtype: 'fp32' });
+    expect(cpu.backend.reason).toMatch(/fp32 weights expanded from the GGUF \(every graph, as externalData\)/);
+    const onCpu = (await harness(page).generate(SETTINGS)).result;
+    expect(onGpu.tokens.length).toBe(SETTINGS.max_tokens);
+    expect(ids(onGpu)).toEqual(ids(onCpu));
+    // SwiftShader's math is looser than WASM's (e2e/engine.spec.ts): same tokens is the contract
+    onGpu.tokens.forEach((x, i) => expect(Math.abs(x.logprob_base - onCpu.tokens[i].logprob_base)).toBeLessThan(0.05));
   });
 });

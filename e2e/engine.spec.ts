@@ -124,6 +124,11 @@ test.describe('engine in the browser (tiny suite)', () => {
     await open(page);
     const gpu = await h(page).load({ suite: 'tiny', backend: 'webgpu', dtype: 'fp32' });
     expect(gpu.backend.backend).toBe('webgpu');
+    // from the GGUF transport, its weights inline in the graph: a WebGPU session made with
+    // externalData instead makes the fallback's session creation hang (docs/BROWSER.md)
+    if (JSON.parse(readFileSync(MANIFEST, 'utf8')).suites.tiny.fused?.transport) {
+      expect(gpu.backend.reason).toMatch(/fp32 weights expanded from the GGUF \(.*written into the graph as inline initializers\)/);
+    }
     const out = await page.evaluate(
       (s) => (window as unknown as { harness: Harness }).harness.loseGpuDuring(s),
       { ...SETTINGS, max_tokens: 40 },

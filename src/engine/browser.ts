@@ -44,12 +44,6 @@ export interface BrowserPlatformOptions {
   /** ORT log level; 0 prints which execution provider each node was placed on */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
   notice?: (message: string) => void;
-  /**
-   * Let WebGPU load from the GGUF transport too (tests only). Off by default: with
-   * onnxruntime-web 1.30 a WebGPU session created with externalData, once its device is lost,
-   * makes every later session creation hang, which breaks the fallback to WASM (docs/BROWSER.md).
-   */
-  transportOnWebGpu?: boolean;
   /** false: onnxruntime's `session.disable_prepacking` (EngineLoadOptions.prepack); default: on, unless navigator.deviceMemory <= 4 */
   prepack?: boolean;
 }
@@ -159,9 +153,12 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
     dtypePreference: (m: Manifest) => dtypePreference(m, backend === 'webgpu' ? 'webgpu' : 'wasm', shaderF16),
     runner,
     parallel: false,
-    transport: backend === 'wasm' || opts.transportOnWebGpu === true,
-    transportWhy: backend === 'wasm' ? undefined
-      : 'WebGPU loads the inline graph: an externalData session that loses its device hangs later session creations (docs/BROWSER.md)',
+    // the GGUF transport on both backends: WASM takes the expanded weights as externalData (less
+    // memory); WebGPU gets them written into the graph (onnx-inline.ts), since with
+    // onnxruntime-web 1.30 an externalData session that loses its device makes every later
+    // session creation, the fallback to WASM included, hang (docs/BROWSER.md)
+    transport: true,
+    transportInline: backend === 'webgpu',
     async createSession(data, entry: ModelEntry, _dtype, { kvOnDevice, externalData }) {
       if (typeof data === 'string') throw new Error('the browser platform loads models from bytes');
       const gpuKv = backend === 'webgpu' && kvOnDevice;

@@ -11,6 +11,7 @@ import { ModelFileError, ProgressTracker, type FileData } from './files';
 import type { InferenceSession } from './ort';
 import { AdapterError, adapterName, readPeftAdapter, readSafetensors, toRowAdapter, type AdapterBase } from './peft-adapter';
 import { TransportLoader, transportFiles } from './transport';
+import { inlineExternalData } from './onnx-inline';
 import { chooseDtype, OBJECTIVES, resolveSuite, variantFile, type SuiteModels } from './manifest';
 import { UnsupportedGraphError, type Platform } from './platform';
 import { parseJsonBytes, tokenizerFromJson, type ChatTokenizer } from './tokenizer';
@@ -221,7 +222,7 @@ export class Engine implements GenArmGenerator {
     }
     const { dtype } = choice;
     const hasTransport = graphs.some((e) => e.transport);
-    const tWhy = transported ? `fp32 weights expanded from the GGUF (${transported === graphs.length ? 'every' : `${transported} of ${graphs.length}`} graph${graphs.length > 1 ? 's' : ''})`
+    const tWhy = transported ? `fp32 weights expanded from the GGUF (${transported === graphs.length ? 'every' : `${transported} of ${graphs.length}`} graph${graphs.length > 1 ? 's' : ''}, ${platform.transportInline ? 'written into the graph as inline initializers' : 'as externalData'})`
       : dtype === 'fp32' && hasTransport ? `inline fp32 graph (${opts.transport === false ? 'transport off' : platform.transportWhy ?? 'no transport here'})` : '';
     const why = [rejected.length ? `${rejected.join('; ')}: using ${dtype}` : choice.why, tWhy, hub ? `${hub.why}; ARMs ${dtype}` : ''].filter(Boolean).join('; ');
     let base: StepModel;
@@ -518,7 +519,8 @@ function transportFor(platform: Platform, opts: Pick<LoadOptions, 'transport'>, 
 }
 
 /**
- * One graph's session: from its transport (the weights expanded, handed to onnxruntime, then
+ * One graph's session: from its transport (the weights expanded, handed to onnxruntime as
+ * externalData or, where the platform says `transportInline`, written into the graph; then
  * dropped) or from its inline file. `lastGraph`: nothing later in this load needs the GGUF, so
  * its bytes go before onnxruntime makes its own copy of the weights.
  */
@@ -531,12 +533,37 @@ async function graphSession(
     onSession();
     return platform.createSession(data, e, dtype, { kvOnDevice });
   }
+  if (platform.transportInline) {
+    // WebGPU: the weights written into the graph, one complete ModelProto, no externalData
+    // (onnx-inline.ts, docs/BROWSER.md); the expansion is gone before the session takes the bytes
+    const model = await inlinedModel(transport, t, lastGraph);
+    onSession();
+    return platform.createSession(model, e, dtype, { kvOnDevice });
+  }
   const g = await transport.load(t);
   if (lastGraph) transport.release();
   onSession();
   const session = await platform.createSession(g.graph, e, dtype, { kvOnDevice, externalData: g.externalData });
   g.release();
   return session;
+}
+
+/**
+ * A transport graph as one complete ModelProto, its weights inline (onnx-inline.ts). The expansion
+ * (and, for the last graph, the GGUF) is released here: only the returned bytes outlive this call,
+ * so the peak is the expanded weights + the model while it is written.
+ */
+async function inlinedModel(transport: TransportLoader, t: TransportEntry, lastGraph: boolean): Promise<Uint8Array> {
+  const g = await transport.load(t);
+  if (lastGraph) transport.release();
+  const [{ path, data }] = g.externalData;
+  try {
+    return inlineExternalData(g.graph, data, { location: path }).model;
+  } catch (e) {
+    throw new ModelFileError(`${t.graph.path}: ${(e as Error).message}`, t.graph.path);
+  } finally {
+    g.release();
+  }
 }
 
 /**

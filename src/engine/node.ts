@@ -16,6 +16,11 @@ export interface NodePlatformOptions {
   threads?: number;
   /** ORT graph optimisation level; default 'all' */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Hand the GGUF transport's weights to onnxruntime written into the graph (onnx-inline.ts), as
+   * the browser does on WebGPU, instead of as externalData (tests: the WebGPU route checked here)
+   */
+  transportInline?: boolean;
 }
 
 export function createNodePlatform(opts: NodePlatformOptions = {}): Platform {
@@ -30,6 +35,7 @@ export function createNodePlatform(opts: NodePlatformOptions = {}): Platform {
     // onnxruntime-node's run() executes synchronously on the JS thread: nothing to overlap
     parallel: false,
     transport: true,
+    transportInline: opts.transportInline === true,
     async createSession(data, entry, _dtype, { externalData }) {
       const options = {
         ...(externalData ? { externalData } : {}),

@@ -26,11 +26,18 @@ export interface Platform {
    */
   createSession(data: FileData, entry: ModelEntry, dtype: Dtype, opts: SessionOptions): Promise<InferenceSession>;
   /**
-   * Whether fp32 graphs may load from their GGUF transport here (transport.ts): false (with the
-   * reason in `transportWhy`) where the weightless graph + externalData is not safe (WebGPU).
+   * Whether fp32 graphs may load from their GGUF transport here (transport.ts); false with the
+   * reason in `transportWhy`.
    */
   transport: boolean;
   transportWhy?: string;
+  /**
+   * How a transport's expanded weights reach onnxruntime: false/absent, as the `externalData`
+   * session option (WASM, Node: less memory); true, written into the graph as inline initializers
+   * (onnx-inline.ts) and handed over as one complete model (WebGPU, where a session created with
+   * externalData that loses its device hangs every later session creation: docs/BROWSER.md).
+   */
+  transportInline?: boolean;
   /**
    * A float32 graph input that is made once and read by every step (the fused graph's
    * adapters): a GPU buffer under WebGPU, so it is not uploaded per step. Default: a

@@ -14,8 +14,6 @@ const host = new EngineHost(
       threads: req.threads,
       logSeverityLevel: req.logSeverityLevel,
       prepack: req.prepack,
-      // a test hook (the test build only): WebGPU from the GGUF transport, to re-check docs/BROWSER.md
-      transportOnWebGpu: import.meta.env.MODE === 'e2e' && req.transportOnWebGpu === true,
       notice,
     })),
   post,

@@ -7,8 +7,6 @@ import type { EngineLoadOptions, Ready } from '../engine/interface';
 export interface LoadRequest extends EngineLoadOptions {
   type: 'load';
   baseUrl: string;
-  /** test hook, honoured by the test build only (engine.worker.ts): WebGPU from the GGUF transport */
-  transportOnWebGpu?: boolean;
 }
 export interface GenerateRequest { type: 'generate'; requestId: number; settings: GenerateSettings }
 export interface AbortRequest { type: 'abort'; requestId: number }

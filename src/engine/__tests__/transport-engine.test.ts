@@ -1,9 +1,10 @@
-// The engine loading fp32 graphs from their GGUF transport (transport.ts, issue 15): the
+// The engine loading fp32 graphs from their GGUF transport (transport.ts): the
 // weightless graph + the GGUF's blocks expanded into onnxruntime's externalData must compute what
 // the inline fp32 graph computes: logits within 1e-5 at every prompt position and greedy step,
 // identical greedy tokens and records, on the base graph and the fused base + ARMs graph, on the
-// tiny suite (whose base weights are GGUF blocks: build.py) and on SmolLM2 when built. A GGUF
-// whose bytes do not match the manifest's sha256 fails the load, naming the file.
+// tiny suite (whose base weights are GGUF blocks: build.py) and on SmolLM2 when built; the same with
+// the weights written into the graph (WebGPU's route, onnx-inline.ts). A GGUF whose bytes do not
+// match the manifest's sha256 fails the load, naming the file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -117,6 +118,41 @@ for (const [suite, prompts] of [['tiny', ['Give me one tip for staying focused.'
           expect(Math.abs(t.logprob_base - b.tokens[i].logprob_base)).toBeLessThan(1e-5);
           expect(Math.abs(t.rewards.helpfulness! - b.tokens[i].rewards.helpfulness!)).toBeLessThan(1e-5);
         });
+      }
+    }, 600_000);
+  });
+}
+
+// The WebGPU route (Platform.transportInline, browser.ts): the same transport, its weights written
+// into the graph (onnx-inline.ts) instead of handed as externalData, must compute what the
+// externalData route computes. Node's CPU runs both here; e2e/engine-transport.spec.ts runs it on WebGPU.
+for (const [suite, paths] of [['tiny', ['separate', 'fused']], ['smollm2', ['fused']]] as const) {
+  const why = transportMissing(suite);
+  requireModels(`inline transport weights on the ${suite} suite`, why);
+  describe.skipIf(!!why).each(paths)(`GGUF transport, weights inline (the WebGPU route): ${suite} suite, %s path`, (path) => {
+    it('the same logits as externalData (every prompt position, 4 greedy steps), the base, ARMs and RMs', async () => {
+      const loadRms = suite === 'tiny';
+      const inlined = await loadNodeEngine({ suite, dtype: 'fp32', path, transportInline: true, loadRms });
+      const external = await loadNodeEngine({ suite, dtype: 'fp32', path, loadRms });
+      try {
+        expect(inlined.backend.reason).toMatch(/fp32 weights expanded from the GGUF \(.*written into the graph as inline initializers\)/);
+        expect(external.backend.reason).toMatch(/fp32 weights expanded from the GGUF \(.*as externalData\)/);
+        const ids = inlined.tokenizer.encodeChat('Give me one tip for staying focused.');
+        let worst = await logitDiff(inlined, external.base, inlined.base, ids, 4);
+        for (const o of inlined.objectives) worst = Math.max(worst, await logitDiff(inlined, external.arms[o]!, inlined.arms[o]!, ids, 1));
+        if (loadRms) {
+          const rms = (e: Engine) => (e as unknown as { rms: Record<string, StepModel> }).rms;
+          for (const [o, rm] of Object.entries(rms(inlined))) {
+            const ort = inlined.platform.ort;
+            const [a, b] = [await rms(external)[o].forward([ids], emptyCache(ort, rm.arch), 'all'), await rm.forward([ids], emptyCache(ort, rm.arch), 'all')];
+            worst = Math.max(worst, maxAbsDiff(a.rewards!, b.rewards!));
+          }
+        }
+        console.log(`[transport] ${suite} ${path}: max |logit diff| weights inline vs externalData = ${worst}`);
+        expect(worst).toBeLessThanOrEqual(1e-6);
+      } finally {
+        await inlined.dispose();
+        await external.dispose();
       }
     }, 600_000);
   });
