@@ -54,6 +54,8 @@ OUT_CONTRAST = ARTEFACTS / "contrast-harmlessness.jsonl.gz"
 DISTILL_GENERATIONS = ARTEFACTS / "contrast-generations.jsonl.gz"
 OUT_OPENER = ARTEFACTS / "opener-harmlessness.jsonl.gz"
 OPENER_GENERATIONS = ARTEFACTS / "opener-generations.jsonl.gz"
+OUT_PIVOT = ARTEFACTS / "pivot-harmlessness.jsonl.gz"
+PIVOT_GENERATIONS = ARTEFACTS / "pivot-generations.jsonl.gz"
 
 
 def sentences(text: str) -> list[str]:
@@ -285,6 +287,73 @@ def twins(args) -> dict:
     return counts
 
 
+# Decline-then-comply: guided at the page's default, many declines go on "..., but I can help you
+# with that. Here's ..." and comply after all (reports/steering.md, judged with the rule in
+# genarm.judge). Pairs that share the whole decline put the gradient on what follows it: on a
+# harmful prompt the decline that ends (a closing sentence) over the same decline turning to the
+# request (a pivot, continued by the base); on a benign prompt the reverse.
+PIVOTS = (" However, I can", " But I can", " That said, here's", " However, here's")
+CLOSERS = (" Is there anything else I can help you with?", " If you have another question, I'm happy to help.",
+           " Let me know if there's something else you need.", " I hope you understand.")
+
+
+def pivot_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
+    """From each row's declines and pivots: (decline + closer) against (decline + pivot), both cut
+    to the closer side's token length; the closer preferred on a harmful prompt."""
+    out, counts = [], Counter()
+    for r in rows:
+        for d, k, turn in r["pivots"]:
+            closed = d + CLOSERS[k % len(CLOSERS)]
+            n = len(tok(closed, add_special_tokens=False)["input_ids"])
+            turned = cut_tokens(tok, turn, n)
+            if judge.classify(turned)[0] != "comply" or judge.repeats(turned):
+                counts[f"{r['kind']}_pivot_not_comply"] += 1
+                continue
+            if judge.classify(closed)[0] == "comply":
+                counts[f"{r['kind']}_closer_not_evasive"] += 1
+                continue
+            out.append(mirrored(r["kind"], r["prompt"], closed, turned, "pivot"))
+    counts["pairs_harmful"] = sum(p["kind"] == "harmful" for p in out)
+    counts["pairs_benign"] = sum(p["kind"] == "benign" for p in out)
+    return out, dict(counts)
+
+
+def pivots(args) -> dict:
+    """Continue each usable distilled decline (two per harmful prompt, one per benign) with a
+    pivot opener and the base (T = 0.7), then write the decline-then-comply pairs."""
+    tok, guided = base_decoder(args.threads)
+    with gzip.open(DISTILL_GENERATIONS, "rt") as f:
+        rows = [json.loads(line) for line in f]
+    jobs = []  # (row index, decline sentence, job number)
+    for i, r in enumerate(rows):
+        r["pivots"] = []
+        usable = [d for d in map(first_sentence, r["declines"])
+                  if d and judge.classify(d)[0] == "refusal" and not judge.repeats(d)]
+        for d in usable[: 2 if r["kind"] == "harmful" else 1]:
+            jobs.append((i, d, len(jobs)))
+    s = DecodeSettings(weights={}, temperature=0.7, max_new=args.tokens)
+    t0 = time.time()
+    for c in range(0, len(jobs), args.batch):
+        part = jobs[c:c + args.batch]
+        ids = [chat_ids(tok, rows[i]["prompt"]) + tok(d + PIVOTS[k % len(PIVOTS)], add_special_tokens=False)["input_ids"]
+               for i, d, k in part]
+        outs = guided.generate(ids, s, [95_000 + k for _, _, k in part])
+        for (i, d, k), g in zip(part, outs):
+            rows[i]["pivots"].append((d, k, d + PIVOTS[k % len(PIVOTS)] + tok.decode(g["ids"], skip_special_tokens=True)))
+        print(f"[pivots {time.time() - t0:.0f} s] {min(c + args.batch, len(jobs))}/{len(jobs)}", flush=True)
+    with gzip.open(PIVOT_GENERATIONS, "wt") as f:
+        for r in rows:
+            f.write(json.dumps({"kind": r["kind"], "prompt": r["prompt"], "pivots": r["pivots"]}) + "\n")
+    pairs, counts = pivot_pairs(rows, tok)
+    counts.update({"pivots": PIVOTS, "closers": CLOSERS, "temperature": 0.7, "tokens": args.tokens,
+                   "wall_s": round(time.time() - t0)})
+    with gzip.open(OUT_PIVOT, "wt") as f:
+        for p in pairs:
+            f.write(json.dumps(p) + "\n")
+    OUT_PIVOT.with_suffix("").with_suffix(".json").write_text(json.dumps(counts, indent=1) + "\n")
+    return counts
+
+
 def train_prompts(n_benign: int, n_harmful: int) -> tuple[list[str], list[str]]:
     banned = eval_prompts()
 
@@ -331,7 +400,13 @@ def main(argv=None) -> int:
                     help="pairs sharing their opener: each distilled decline against its compliant twin (opener-harmlessness.jsonl.gz)")
     ap.add_argument("--samples", type=int, default=3, help="--distill: declines sampled per prompt")
     ap.add_argument("--per-prompt", type=int, default=2, help="--distill: pairs kept per prompt")
+    ap.add_argument("--pivots", action="store_true",
+                    help="decline-then-comply pairs: each distilled decline closed against the same decline "
+                         "turning to the request (pivot-harmlessness.jsonl.gz)")
     args = ap.parse_args(argv)
+    if args.pivots:
+        print(json.dumps(pivots(args), indent=1))
+        return 0
     if args.twins:
         print(json.dumps(twins(args), indent=1))
         return 0
