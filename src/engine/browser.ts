@@ -157,7 +157,6 @@ export async function createBrowserPlatform(opts: BrowserPlatformOptions): Promi
     // memory); WebGPU gets them written into the graph (onnx-inline.ts), since with
     // onnxruntime-web 1.30 an externalData session that loses its device makes every later
     // session creation, the fallback to WASM included, hang (docs/BROWSER.md)
-    transport: true,
     transportInline: backend === 'webgpu',
     async createSession(data, entry: ModelEntry, _dtype, { kvOnDevice, externalData }) {
       if (typeof data === 'string') throw new Error('the browser platform loads models from bytes');

@@ -173,7 +173,7 @@ export class Engine implements GenArmGenerator {
     const ours = graphs.filter((e) => !hub?.owns(e));
     let choice = chooseDtype(ours, preference, opts.dtype);
     // fp32 from the GGUF's blocks where the manifest has a transport and the platform takes it
-    const transportOf = (e: ModelEntry, dtype: Dtype) => transportFor(platform, opts, e, dtype);
+    const transportOf = (e: ModelEntry, dtype: Dtype) => transportFor(opts, e, dtype);
     const transport = new TransportLoader({
       fetchBytes: (f) => fetchOne(f, 'bytes') as Promise<Uint8Array>,
       onExpand: () => progress.setPhase('expand'),
@@ -223,7 +223,7 @@ export class Engine implements GenArmGenerator {
     const { dtype } = choice;
     const hasTransport = graphs.some((e) => e.transport);
     const tWhy = transported ? `fp32 weights expanded from the GGUF (${transported === graphs.length ? 'every' : `${transported} of ${graphs.length}`} graph${graphs.length > 1 ? 's' : ''}, ${platform.transportInline ? 'written into the graph as inline initializers' : 'as externalData'})`
-      : dtype === 'fp32' && hasTransport ? `inline fp32 graph (${opts.transport === false ? 'transport off' : platform.transportWhy ?? 'no transport here'})` : '';
+      : dtype === 'fp32' && hasTransport ? 'inline fp32 graph (transport off)' : '';
     const why = [rejected.length ? `${rejected.join('; ')}: using ${dtype}` : choice.why, tWhy, hub ? `${hub.why}; ARMs ${dtype}` : ''].filter(Boolean).join('; ');
     let base: StepModel;
     const arms: Partial<Record<Objective, StepModel>> = {};
@@ -330,7 +330,7 @@ export class Engine implements GenArmGenerator {
       try {
         for (const e of entries) {
           const { dtype } = chooseDtype([e], preference);
-          const t = transportFor(this.platform, this.opts, e, dtype);
+          const t = transportFor(this.opts, e, dtype);
           const session = await graphSession(this.platform, e, dtype, false, t, transport, fetchOne, () => tracker.setPhase('session'), false);
           // (an RM whose dtype this backend cannot run is reported, not silently swapped)
           this.rms[e.objective!] = new CausalLM(this.platform.ort, session, e, this.platform.runner);
@@ -513,9 +513,9 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
  * fetched and transposed into the graph's layout here, once per load. The adapter
  * input tensors are made through the platform (GPU buffers under WebGPU).
  */
-/** The GGUF transport to load an fp32 graph from, where the manifest has one and the platform and options take it. */
-function transportFor(platform: Platform, opts: Pick<LoadOptions, 'transport'>, e: ModelEntry, dtype: Dtype): TransportEntry | undefined {
-  return opts.transport !== false && platform.transport && dtype === 'fp32' ? e.transport : undefined;
+/** The GGUF transport to load an fp32 graph from, where the manifest has one and the options do not turn it off. */
+function transportFor(opts: Pick<LoadOptions, 'transport'>, e: ModelEntry, dtype: Dtype): TransportEntry | undefined {
+  return opts.transport !== false && dtype === 'fp32' ? e.transport : undefined;
 }
 
 /**

@@ -55,9 +55,9 @@ export interface EngineLoadOptions {
   /** ORT log level for the sessions; 0 logs the execution provider of every node (docs/BROWSER.md) */
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
   /**
-   * fp32 graphs from their GGUF transport (default true where the backend takes it: WASM and
-   * Node): the GGUF's blocks are downloaded and expanded, not the fp32 graph. false loads the
-   * inline fp32 graph (comparison, bench). WebGPU always loads inline (docs/BROWSER.md).
+   * fp32 graphs from their GGUF transport (default true, every backend): the GGUF's blocks are
+   * downloaded and expanded, not the fp32 graph. false loads the inline fp32 graph (comparison,
+   * bench). How the weights reach onnxruntime per backend: docs/BROWSER.md.
    */
   transport?: boolean;
   /**

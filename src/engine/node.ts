@@ -34,7 +34,6 @@ export function createNodePlatform(opts: NodePlatformOptions = {}): Platform {
     runner: plainRunner,
     // onnxruntime-node's run() executes synchronously on the JS thread: nothing to overlap
     parallel: false,
-    transport: true,
     transportInline: opts.transportInline === true,
     async createSession(data, entry, _dtype, { externalData }) {
       const options = {

@@ -26,14 +26,9 @@ export interface Platform {
    */
   createSession(data: FileData, entry: ModelEntry, dtype: Dtype, opts: SessionOptions): Promise<InferenceSession>;
   /**
-   * Whether fp32 graphs may load from their GGUF transport here (transport.ts); false with the
-   * reason in `transportWhy`.
-   */
-  transport: boolean;
-  transportWhy?: string;
-  /**
-   * How a transport's expanded weights reach onnxruntime: false/absent, as the `externalData`
-   * session option (WASM, Node: less memory); true, written into the graph as inline initializers
+   * How the expanded weights of an fp32 graph's GGUF transport (transport.ts: every platform
+   * loads from it) reach onnxruntime: false/absent, as the `externalData` session option (WASM,
+   * Node: less memory); true, written into the graph as inline initializers
    * (onnx-inline.ts) and handed over as one complete model (WebGPU, where a session created with
    * externalData that loses its device hangs every later session creation: docs/BROWSER.md).
    */

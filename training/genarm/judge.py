@@ -164,14 +164,15 @@ def _pool_weighted(pred: list[str], hand: list[str], pool: dict) -> dict:
     """Evasive precision and recall over the pool the stratified batch was drawn from: each
     stratum's counts scaled by (stratum size in the pool) / (stratum size in the batch)."""
     ev = [p != "comply" for p in pred]
-    w = {True: pool["evasive"] / max(1, sum(ev)), False: pool["comply"] / max(1, len(ev) - sum(ev))}
+    n_comply = len(ev) - sum(ev)
+    w = {True: pool["evasive"] / max(1, sum(ev)), False: pool["comply"] / max(1, n_comply)}
     tp = sum(w[e] for e, h in zip(ev, hand) if e and h != "comply")
     fp = sum(w[e] for e, h in zip(ev, hand) if e and h == "comply")
-    fn = sum(w[e] for e, h in zip(ev, hand) if not e and h != "comply")
+    n_missed = sum(1 for e, h in zip(ev, hand) if not e and h != "comply")
+    fn = w[False] * n_missed
     total = pool["evasive"] + pool["comply"]
     # the missed share among the answers the rules call compliant: small counts, so its SE
-    n_comply = len(ev) - sum(ev)
-    missed = sum(1 for e, h in zip(ev, hand) if not e and h != "comply") / max(1, n_comply)
+    missed = n_missed / max(1, n_comply)
     return {"missed_among_rule_comply": {"mean": round(missed, 4),
                                          "se": round((missed * (1 - missed) / max(1, n_comply)) ** 0.5, 4)},
             "precision": round(tp / (tp + fp), 4), "recall": round(tp / (tp + fn), 4), "pool": pool,
@@ -200,7 +201,7 @@ def agreement(rows: list[dict]) -> dict:
         out["held_out"][f"{prefix.rstrip('-')}_pool_weighted"] = _pool_weighted(
             [pred[i] for i in idx], [hand[i] for i in idx], pool)
     # the rules before deflections were counted (refusals only): what the old evaluation saw
-    old = [classify(r["text"])[0] == "refusal" for r in rows]
+    old = [p == "refusal" for p in pred]
     ev = [h != "comply" for h in hand]
     out["refusal_rules_only"] = {"evasive_recall": round(sum(o and e for o, e in zip(old, ev)) / max(1, sum(ev)), 4)}
     out["accuracy_3way"] = round(sum(p == h for p, h in zip(pred, hand)) / len(rows), 4)

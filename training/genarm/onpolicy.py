@@ -58,6 +58,14 @@ OUT_PIVOT = ARTEFACTS / "pivot-harmlessness.jsonl.gz"
 PIVOT_GENERATIONS = ARTEFACTS / "pivot-generations.jsonl.gz"
 
 
+def write_pairs(path, rows: list[dict], counts: dict) -> None:
+    """A pair file (gzipped JSON lines, read by genarm.data) and its counts beside it (NAME.json)."""
+    with gzip.open(path, "wt") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    path.with_suffix("").with_suffix(".json").write_text(json.dumps(counts, indent=1) + "\n")
+
+
 def sentences(text: str) -> list[str]:
     return [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
 
@@ -111,10 +119,7 @@ def write_balanced() -> dict:
     with gzip.open(GENERATIONS, "rt") as f:
         rows = [json.loads(line) for line in f]
     pairs, counts = balanced_pairs(rows, load_tokenizer())
-    with gzip.open(OUT_BALANCED, "wt") as f:
-        for r in pairs:
-            f.write(json.dumps(r) + "\n")
-    OUT_BALANCED.with_suffix("").with_suffix(".json").write_text(json.dumps(counts, indent=1) + "\n")
+    write_pairs(OUT_BALANCED, pairs, counts)
     return counts
 
 
@@ -205,10 +210,7 @@ def distill(args) -> dict:
     pairs, counts = contrast_pairs(rows, tok, args.per_prompt)
     counts.update({"openers": list(DECLINE_OPENERS), "samples": args.samples, "per_prompt": args.per_prompt,
                    "temperature": 0.7, "tokens": args.tokens, "wall_s": round(time.time() - t0)})
-    with gzip.open(OUT_CONTRAST, "wt") as f:
-        for p in pairs:
-            f.write(json.dumps(p) + "\n")
-    OUT_CONTRAST.with_suffix("").with_suffix(".json").write_text(json.dumps(counts, indent=1) + "\n")
+    write_pairs(OUT_CONTRAST, pairs, counts)
     return counts
 
 
@@ -253,6 +255,20 @@ def opener_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
     return out, dict(counts)
 
 
+def continue_prefilled(tok, guided, jobs: list[tuple[str, str]], args, seed0: int, what: str) -> list[str]:
+    """Each (prompt, prefill) continued by the base at T = 0.7 for args.tokens tokens (job j seeded
+    seed0 + j), in batches of args.batch: the prefill + its continuation, per job."""
+    s = DecodeSettings(weights={}, temperature=0.7, max_new=args.tokens)
+    t0, out = time.time(), []
+    for c in range(0, len(jobs), args.batch):
+        part = jobs[c:c + args.batch]
+        ids = [chat_ids(tok, q) + tok(o, add_special_tokens=False)["input_ids"] for q, o in part]
+        outs = guided.generate(ids, s, [seed0 + c + j for j in range(len(part))])
+        out += [o + tok.decode(g["ids"], skip_special_tokens=True) for (_, o), g in zip(part, outs)]
+        print(f"[{what} {time.time() - t0:.0f} s] {len(out)}/{len(jobs)}", flush=True)
+    return out
+
+
 def twins(args) -> dict:
     """Continue each distilled decline's compliant twin opener with the base (T = 0.7): two per
     harmful prompt, one per benign prompt (the benign side is spread to the harmful count anyway)."""
@@ -266,24 +282,16 @@ def twins(args) -> dict:
             o = opener_of(d)
             if o is not None:
                 jobs.append((i, k, COMPLY_TWINS[o]))
-    s = DecodeSettings(weights={}, temperature=0.7, max_new=args.tokens)
     t0 = time.time()
-    for c in range(0, len(jobs), args.batch):
-        part = jobs[c:c + args.batch]
-        ids = [chat_ids(tok, rows[i]["prompt"]) + tok(o, add_special_tokens=False)["input_ids"] for i, _, o in part]
-        outs = guided.generate(ids, s, [90_000 + c + j for j in range(len(part))])
-        for (i, k, o), g in zip(part, outs):
-            rows[i]["twins"][k] = o + tok.decode(g["ids"], skip_special_tokens=True)
-        print(f"[twins {time.time() - t0:.0f} s] {min(c + args.batch, len(jobs))}/{len(jobs)}", flush=True)
+    texts = continue_prefilled(tok, guided, [(rows[i]["prompt"], o) for i, _, o in jobs], args, 90_000, "twins")
+    for (i, k, _), text in zip(jobs, texts):
+        rows[i]["twins"][k] = text
     with gzip.open(OPENER_GENERATIONS, "wt") as f:
         for r in rows:
             f.write(json.dumps({"kind": r["kind"], "prompt": r["prompt"], "declines": r["declines"], "twins": r["twins"]}) + "\n")
     pairs, counts = opener_pairs(rows, tok)
     counts.update({"twins": COMPLY_TWINS, "temperature": 0.7, "tokens": args.tokens, "wall_s": round(time.time() - t0)})
-    with gzip.open(OUT_OPENER, "wt") as f:
-        for p in pairs:
-            f.write(json.dumps(p) + "\n")
-    OUT_OPENER.with_suffix("").with_suffix(".json").write_text(json.dumps(counts, indent=1) + "\n")
+    write_pairs(OUT_OPENER, pairs, counts)
     return counts
 
 
@@ -331,26 +339,18 @@ def pivots(args) -> dict:
                   if d and judge.classify(d)[0] == "refusal" and not judge.repeats(d)]
         for d in usable[: 2 if r["kind"] == "harmful" else 1]:
             jobs.append((i, d, len(jobs)))
-    s = DecodeSettings(weights={}, temperature=0.7, max_new=args.tokens)
     t0 = time.time()
-    for c in range(0, len(jobs), args.batch):
-        part = jobs[c:c + args.batch]
-        ids = [chat_ids(tok, rows[i]["prompt"]) + tok(d + PIVOTS[k % len(PIVOTS)], add_special_tokens=False)["input_ids"]
-               for i, d, k in part]
-        outs = guided.generate(ids, s, [95_000 + k for _, _, k in part])
-        for (i, d, k), g in zip(part, outs):
-            rows[i]["pivots"].append((d, k, d + PIVOTS[k % len(PIVOTS)] + tok.decode(g["ids"], skip_special_tokens=True)))
-        print(f"[pivots {time.time() - t0:.0f} s] {min(c + args.batch, len(jobs))}/{len(jobs)}", flush=True)
+    texts = continue_prefilled(tok, guided, [(rows[i]["prompt"], d + PIVOTS[k % len(PIVOTS)]) for i, d, k in jobs],
+                               args, 95_000, "pivots")
+    for (i, d, k), text in zip(jobs, texts):
+        rows[i]["pivots"].append((d, k, text))
     with gzip.open(PIVOT_GENERATIONS, "wt") as f:
         for r in rows:
             f.write(json.dumps({"kind": r["kind"], "prompt": r["prompt"], "pivots": r["pivots"]}) + "\n")
     pairs, counts = pivot_pairs(rows, tok)
     counts.update({"pivots": PIVOTS, "closers": CLOSERS, "temperature": 0.7, "tokens": args.tokens,
                    "wall_s": round(time.time() - t0)})
-    with gzip.open(OUT_PIVOT, "wt") as f:
-        for p in pairs:
-            f.write(json.dumps(p) + "\n")
-    OUT_PIVOT.with_suffix("").with_suffix(".json").write_text(json.dumps(counts, indent=1) + "\n")
+    write_pairs(OUT_PIVOT, pairs, counts)
     return counts
 
 
