@@ -29,7 +29,7 @@ export default defineConfig({
   },
   webServer: {
     // --mode e2e: the test build, with the engine harness page and the worker's test hooks (vite.config.ts)
-    command: `npx vite build --mode e2e && npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+    command: `npx vite build --mode e2e && npx vite preview --mode e2e --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: BASE,
     reuseExistingServer: !process.env.CI,
     timeout: 240_000,

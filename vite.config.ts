@@ -1,6 +1,6 @@
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
-import { cpSync, createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -23,19 +23,15 @@ const TEST_MODE = 'e2e';
 const MODELS = resolve(root, 'public/models');
 const TYPES: Record<string, string> = { '.json': 'application/json', '.jinja': 'text/plain; charset=utf-8', '.txt': 'text/plain; charset=utf-8' };
 
-/**
- * The model files stay in public/models and never go into dist/ (issue 15: `vite build` used to
- * copy 5+ GB of them on every build). `vite build` copies public/ without models/; `vite
- * preview` serves /models/ from public/models (the dev server serves public/ itself). A deploy
- * serves public/models at /models/ beside dist/, or points the page's baseUrl at a model host.
- */
-function modelsOutsideDist(): Plugin {
-  let outDir = '';
-  const serveModels = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+const NODE_MODELS = resolve(root, 'models-node');
+
+/** GET/HEAD of the files under `dir` at `prefix`, with COOP/COEP; nothing outside `dir` is reachable. */
+function serveFolder(prefix: string, dir: string) {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void) => {
     const url = new URL(req.url ?? '/', 'http://x');
-    if (!url.pathname.startsWith('/models/') || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
-    const file = normalize(join(MODELS, decodeURIComponent(url.pathname.slice('/models/'.length))));
-    if (!file.startsWith(MODELS + sep) || !existsSync(file) || !statSync(file).isFile()) {
+    if (!url.pathname.startsWith(prefix) || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    const file = normalize(join(dir, decodeURIComponent(url.pathname.slice(prefix.length))));
+    if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) {
       res.statusCode = 404;
       res.end('not found');
       return;
@@ -46,6 +42,30 @@ function modelsOutsideDist(): Plugin {
     if (req.method === 'HEAD') return void res.end();
     createReadStream(file).pipe(res);
   };
+}
+
+/**
+ * Test builds only: /models-all/ is /models/ with the Node-only files shown to the browser (their
+ * `node_only` flags dropped from the manifest, the files served at /models-node/, where the
+ * manifest's ../../models-node/ paths point), so an e2e test can load the inline fp32 graph beside
+ * the GGUF transport in one page. A deploy never serves models-node/.
+ */
+function allModels(req: IncomingMessage, res: ServerResponse, next: () => void) {
+  if (new URL(req.url ?? '/', 'http://x').pathname !== '/models-all/manifest.json') return next();
+  const json = JSON.stringify(JSON.parse(readFileSync(join(MODELS, 'manifest.json'), 'utf8')), (k, v) => (k === 'node_only' ? undefined : v));
+  for (const [k, v] of Object.entries(isolation)) res.setHeader(k, v);
+  res.setHeader('Content-Type', 'application/json');
+  res.end(json);
+}
+
+/**
+ * The model files stay in public/models and never go into dist/ (`vite build` used to copy 5+ GB
+ * of them on every build). `vite build` copies public/ without models/; `vite preview` serves
+ * /models/ from public/models (the dev server serves public/ itself). A deploy serves
+ * public/models at /models/ beside dist/, or points the page's baseUrl at a model host.
+ */
+function modelsOutsideDist(testMode: boolean): Plugin {
+  let outDir = '';
   return {
     name: 'genarm-models-outside-dist',
     configResolved(c) {
@@ -57,13 +77,18 @@ function modelsOutsideDist(): Plugin {
       for (const name of readdirSync(pub)) if (name !== 'models') cpSync(join(pub, name), join(outDir, name), { recursive: true });
     },
     configurePreviewServer(server) {
-      server.middlewares.use(serveModels);
+      server.middlewares.use(serveFolder('/models/', MODELS));
+      if (testMode) {
+        server.middlewares.use(allModels);
+        server.middlewares.use(serveFolder('/models-all/', MODELS));
+        server.middlewares.use(serveFolder('/models-node/', NODE_MODELS));
+      }
     },
   };
 }
 
 export default defineConfig(({ mode }) => ({
-  plugins: [react(), modelsOutsideDist()],
+  plugins: [react(), modelsOutsideDist(mode === TEST_MODE)],
   server: { headers: isolation },
   preview: { headers: isolation },
   worker: { format: 'es' },

@@ -19,7 +19,7 @@ import { machineInfo, vmHWM } from './common';
 
 const GGUF = process.env.GENARM_GGUF ?? '.cache/gguf/SmolLM2-135M-Instruct.Q4_1.gguf';
 const DIR = process.env.GENARM_TRANSPORT_DIR ?? '.cache/transport/smollm2-135m-instruct';
-const FP32 = process.env.GENARM_FP32_GRAPH ?? 'public/models/smollm2-135m-instruct/onnx/model.onnx';
+const FP32 = process.env.GENARM_FP32_GRAPH ?? 'models-node/smollm2-135m-instruct/onnx/model.onnx';
 const OUT = 'bench/results/transport.json';
 
 type Job = 'expand' | 'session-light' | 'session-fp32';

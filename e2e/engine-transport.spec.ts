@@ -30,14 +30,21 @@ const harness = (page: Page) => ({
   reset: () => page.evaluate(() => (window as unknown as { harness: Harness }).harness.reset()),
 });
 
-/** Bytes of model files the page fetched over the network (Cache Storage hits never get here). */
+/**
+ * Bytes of model files the page fetched over the network (Cache Storage hits never get here),
+ * by manifest path: /models/ and the test build's /models-all/ (vite.config.ts) serve
+ * public/models, /models-node/ the Node-only files (their manifest paths start ../../models-node/).
+ */
 function countModelBytes(page: Page): { bytes: () => number; paths: Set<string> } {
   let bytes = 0;
   const paths = new Set<string>();
   page.on('requestfinished', async (req) => {
-    const url = new URL(req.url());
-    if (!url.pathname.startsWith('/models/') || url.pathname.endsWith('manifest.json')) return;
-    paths.add(url.pathname.slice('/models/'.length));
+    const { pathname } = new URL(req.url());
+    if (pathname.endsWith('manifest.json')) return;
+    const m = /^\/models(?:-all)?\/(.*)$/.exec(pathname);
+    const rel = m ? m[1] : pathname.startsWith('/models-node/') ? `../..${pathname}` : null;
+    if (rel === null) return;
+    paths.add(rel);
     bytes += (await req.sizes()).responseBodySize;
   });
   return { bytes: () => bytes, paths };
@@ -67,11 +74,18 @@ test.describe('GGUF transport in the browser (tiny suite)', () => {
     expect(net.paths).toContain(t.graph.path);
     expect(net.paths).not.toContain(fp32.path);
 
-    // a fresh worker and an empty cache, then the inline fp32 graph
+    // the inline fp32 graph is a Node-only file (models-node/): the page refuses it by name
+    await harness(page).reset();
+    const refused = await page.evaluate((r) => (window as unknown as { harness: Harness }).harness.load(r).then(() => '', (e: Error) => e.message),
+      { suite: 'tiny', backend: 'wasm' as const, dtype: 'fp32' as const, transport: false });
+    expect(refused).toContain(`${fp32.path} is a Node-only file`);
+
+    // a fresh worker and an empty cache, then the inline fp32 graph, which the test build serves
+    // (/models-all/: the manifest as Node sees it)
     await harness(page).reset();
     await page.evaluate(() => caches.keys().then((ks) => Promise.all(ks.map((k) => caches.delete(k)))));
     const before = net.bytes();
-    const inline = await harness(page).load({ suite: 'tiny', backend: 'wasm', dtype: 'fp32', transport: false });
+    const inline = await harness(page).load({ suite: 'tiny', backend: 'wasm', dtype: 'fp32', transport: false, baseUrl: '/models-all/' });
     expect(inline.backend.reason).toMatch(/inline fp32 graph \(transport off\)/);
     const b = (await harness(page).generate(SETTINGS)).result;
     await expect.poll(() => net.paths.has(fp32.path)).toBe(true);

@@ -1,6 +1,7 @@
 // A stand-in for the Hugging Face hub (Node http), for the hub-base tests: the same URL and API
 // layout as the real hub (src/engine/hub.ts says which calls are made), serving this project's
-// own tiny files (public/models/tiny-base) as hub repos, plus broken ones:
+// own tiny files (public/models/tiny-base, its inline fp32 graph from models-node/) as hub repos,
+// plus broken ones:
 //   genarm-test/tiny-base            the tiny base as a transformers.js repo (onnx/model.onnx, json files)
 //   genarm-test/tiny-other-tokenizer the same, with one merge of tokenizer.json changed
 //   genarm-test/tiny-missing         no onnx/model.onnx
@@ -13,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import type { Manifest } from '../src/engine/types';
 
 export interface MockRepo {
   files: Record<string, Uint8Array>;
@@ -39,9 +41,21 @@ export const commitOf = (repo: string) => sha1(new TextEncoder().encode(repo), '
 
 export const TINY_FILES = ['onnx/model.onnx', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'];
 
+/**
+ * A model's inline fp32 graph, found through the manifest of a models folder (public/models): the
+ * build keeps it in models-node/, beside public/ (a Node-only file, no browser downloads it).
+ */
+export function inlineGraph(modelsDir: string, id: string): Uint8Array {
+  const m = JSON.parse(readFileSync(join(modelsDir, 'manifest.json'), 'utf8')) as Manifest;
+  const f = m.models[id]?.variants.fp32;
+  if (!f) throw new Error(`${join(modelsDir, 'manifest.json')} lists no fp32 graph for ${id} (npm run models)`);
+  return new Uint8Array(readFileSync(join(modelsDir, f.path)));
+}
+
 /** The tiny base's files as a hub repo, read from a models folder (public/models). */
 export function tinyRepoFiles(modelsDir: string): Record<string, Uint8Array> {
-  return Object.fromEntries(TINY_FILES.map((p) => [p, new Uint8Array(readFileSync(join(modelsDir, 'tiny-base', p)))]));
+  return Object.fromEntries(TINY_FILES.map((p) => [p,
+    p === 'onnx/model.onnx' ? inlineGraph(modelsDir, 'tiny-base') : new Uint8Array(readFileSync(join(modelsDir, 'tiny-base', p)))]));
 }
 
 /** tokenizer.json with its first merge replaced by another pair of the vocabulary: same size, other merges. */

@@ -12,8 +12,8 @@ ort.env.wasm.numThreads = 1;
 const L = 30, KV = 3, HD = 64, P = 64;
 const rounds = Number(process.argv[2] ?? 12);
 const paths = {
-  base: 'public/models/smollm2-135m-instruct/onnx/model.onnx',
-  inputs: 'public/models/smollm2-fused/onnx/model.onnx',
+  base: 'models-node/smollm2-135m-instruct/onnx/model.onnx',
+  inputs: 'models-node/smollm2-fused/onnx/model.onnx',
   initializers: '.cache/fused_init.onnx',
 };
 function feeds(s, R) {

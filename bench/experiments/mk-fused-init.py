@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-m = onnx.load("public/models/smollm2-fused/onnx/model.onnx")
+m = onnx.load("models-node/smollm2-fused/onnx/model.onnx")
 rng = np.random.default_rng(0)
 for i in list(m.graph.input):
     if i.name.startswith("lora."):

@@ -17,15 +17,19 @@ export function checkManifest(json: unknown): Manifest {
 
 /**
  * The manifest as a browser sees it: without the variants whose files only Node loads
- * (`node_only`: built into models-node/, never served), so no dtype choice can pick them.
+ * (`node_only`: built into models-node/, never served), so no dtype choice can pick them. The
+ * one exception is fp32 where the model has a GGUF transport: the browser builds those weights
+ * from the GGUF's blocks (transport.ts), so fp32 stays choosable, while its inline graph file is
+ * still refused if asked for (source-browser.ts: `transport: false` names the Node-only file).
  */
 export function browserManifest(m: Manifest): Manifest {
-  const keep = <T extends Partial<Record<Dtype, ManifestFile>>>(v: T): T =>
-    Object.fromEntries(Object.entries(v).filter(([, f]) => !f?.node_only)) as T;
+  const keep = <T extends Partial<Record<Dtype, ManifestFile>>>(v: T, transport: unknown): T =>
+    Object.fromEntries(Object.entries(v).filter(([d, f]) => !f?.node_only || (d === 'fp32' && !!transport))) as T;
   return {
     ...m,
-    models: Object.fromEntries(Object.entries(m.models).map(([id, e]) => [id, { ...e, variants: keep(e.variants) }])),
-    suites: Object.fromEntries(Object.entries(m.suites).map(([id, s]) => [id, s.fused ? { ...s, fused: { ...s.fused, variants: keep(s.fused.variants) } } : s])),
+    models: Object.fromEntries(Object.entries(m.models).map(([id, e]) => [id, { ...e, variants: keep(e.variants, e.transport) }])),
+    suites: Object.fromEntries(Object.entries(m.suites).map(([id, s]) => [id, s.fused
+      ? { ...s, fused: { ...s.fused, variants: keep(s.fused.variants, s.fused.transport) } } : s])),
   };
 }
 

@@ -32,11 +32,13 @@ VARIANTS = {"fp32": "model.onnx", "q8": "model_q8.onnx"}
 # second 4-bit grid (67.6% top-1 agreement with fp32, perplexity 13.93 vs 11.10): issue 15 item 3
 # retires it; WebGPU loads fp32 until Q4_1 runs exactly there (MatMulNBits + the block-min term).
 RETIRED = {"q4": "model_q4.onnx"}
-# Variants no browser loads (WASM runs fp32 from the GGUF transport, 8-bit MatMulNBits is 7x
-# slower there; WebGPU loads fp32): built into NODE_MODELS, not public/ (issue 15: public/
-# and dist/ hold only what the browser downloads). The Node engine finds them by their manifest
-# path, relative to MODELS; the browser's source drops node_only files from the manifest.
-NODE_ONLY = ("q8",)
+# Variants no browser loads, built into NODE_MODELS, not public/ (public/ and dist/ hold only
+# what the browser downloads): the inline fp32 graph (the browser builds the same fp32 weights
+# from the GGUF transport, transport/ + the GGUF's blocks + an adapter; Node, the tests and the
+# benchmarks load the graph whole) and q8 (8-bit MatMulNBits is 7x slower on WASM). The Node
+# engine finds them by their manifest path, relative to MODELS; the browser's source keeps a
+# Node-only fp32 variant only where a transport builds it (src/engine/manifest.ts, browserManifest).
+NODE_ONLY = ("fp32", "q8")
 # what shapes the exported graphs; editing anything else here does not force a rebuild
 CODE_FILES = [Path(__file__).with_name(n) for n in ("model.py", "export.py")]
 TINY_VERSION = 4  # bump when tiny_model()'s weights change (4: the base's weights are GGUF blocks, dequantized)
@@ -133,11 +135,12 @@ def build_model(model_id: str, make_model, stamp: dict, with_tokenizer: bool, va
         return folder
     t0 = time.time()
     model: Llama = make_model()
-    onnx_dir = folder / "onnx"
-    onnx_dir.mkdir(parents=True, exist_ok=True)
+    fp32 = variant_path(model_id, "fp32")
+    fp32.parent.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     print(f"[build] {model_id}: exporting fp32 ...", flush=True)
-    export.export_fp32(model, onnx_dir / VARIANTS["fp32"])
-    quantize_variants(model_id, onnx_dir / VARIANTS["fp32"], variants)
+    export.export_fp32(model, fp32)
+    quantize_variants(model_id, fp32, variants)
     export.write_folder_files(folder, model.cfg, hf_folder() if with_tokenizer else None, with_tokenizer)
     files = model_files(model_id, folder, variants)
     verified = {f["path"]: (MODELS / f["path"]).stat().st_mtime_ns for f in files}
@@ -148,8 +151,9 @@ def build_model(model_id: str, make_model, stamp: dict, with_tokenizer: bool, va
 
 
 def quantize_variants(model_id: str, fp32: Path, variants) -> None:
+    public_onnx = MODELS / model_id / "onnx"
     for name in RETIRED.values():
-        (fp32.parent / name).unlink(missing_ok=True)
+        (public_onnx / name).unlink(missing_ok=True)
     for v, bits in (("q8", 8),):
         if v not in variants:
             continue
@@ -158,8 +162,11 @@ def quantize_variants(model_id: str, fp32: Path, variants) -> None:
         print(f"[build] {model_id}: quantizing {v}{' (Node only: ' + rel_path(out.parent) + ')' if v in NODE_ONLY else ''} ...",
               flush=True)
         export.quantize(fp32, out, bits)
-        if v in NODE_ONLY:
-            (fp32.parent / VARIANTS[v]).unlink(missing_ok=True)  # an older build put it in public/
+    # an older build put the Node-only variants in public/
+    for v in NODE_ONLY:
+        (public_onnx / VARIANTS[v]).unlink(missing_ok=True)
+    if public_onnx.is_dir() and not any(public_onnx.iterdir()):
+        public_onnx.rmdir()
 
 
 def model_files(model_id: str, folder: Path, variants) -> list[dict]:
@@ -450,10 +457,12 @@ def build_fused(suite: dict, base_id: str, make_base, stamp: dict) -> dict:
     if not up_to_date(folder, stamp):
         t0 = time.time()
         base = make_base()
-        onnx_dir = folder / "onnx"
+        fp32 = variant_path(fid, "fp32")
+        fp32.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         print(f"[build] {fid}: exporting fused fp32 ...", flush=True)
-        fused.export_fused(base, onnx_dir / VARIANTS["fp32"], TINY.lora_rank if suite["id"] == "tiny" else 8)
-        quantize_variants(fid, onnx_dir / VARIANTS["fp32"], VARIANTS)
+        fused.export_fused(base, fp32, TINY.lora_rank if suite["id"] == "tiny" else 8)
+        quantize_variants(fid, fp32, VARIANTS)
         files = model_files(fid, folder, VARIANTS)
         (folder / "build.json").write_text(json.dumps({"stamp": stamp, "files": files,
                                                        "seconds": round(time.time() - t0, 1)}, indent=1) + "\n")

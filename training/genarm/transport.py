@@ -56,7 +56,7 @@ from typing import Literal, TypedDict
 import numpy as np
 
 from .base import sha256_file
-from .paths import CACHE, MODELS
+from .paths import CACHE
 
 LAYOUT_FORMAT = "genarm-gguf-transport"
 LAYOUT_VERSION = 1
@@ -525,9 +525,10 @@ def transport_dir(model_id: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     from .base import BASE_ID, gguf_path
+    from .build import variant_path
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--graph", type=Path, default=MODELS / BASE_ID / "onnx" / "model.onnx")
+    ap.add_argument("--graph", type=Path, default=variant_path(BASE_ID, "fp32"))
     ap.add_argument("--gguf", type=Path, default=None, help="default: the hash-checked GGUF of genarm.base")
     ap.add_argument("--out", type=Path, default=transport_dir(BASE_ID))
     ap.add_argument("--max-inline-bytes", type=int, default=DEFAULT_MAX_INLINE_BYTES)

@@ -45,17 +45,35 @@ def build_once(maker, stamp=None):
     return build_model("m", maker, stamp or {"code": "x", "seed": 1}, with_tokenizer=False, variants=FP32_ONLY)
 
 
+def graph_file() -> Path:
+    """The inline fp32 graph of model "m": Node-only, in models-node/ beside public/models."""
+    return build.variant_path("m", "fp32")
+
+
 def test_second_build_does_no_work(models_dir):
     make = Maker()
     folder = build_once(make)
     assert make.calls == 1
-    assert (folder / "onnx" / "model.onnx").stat().st_size > 1_000_000
-    before = snapshot(folder)
-    assert {"build.json", "config.json", "generation_config.json", "onnx/model.onnx"} <= set(before)
+    assert graph_file().stat().st_size > 1_000_000
+    before = snapshot(folder), snapshot(graph_file().parent)
+    assert {"build.json", "config.json", "generation_config.json"} <= set(before[0])
     time.sleep(0.02)  # mtimes would move if anything were rewritten
     assert build_once(make) == folder
     assert make.calls == 1, "an up-to-date model must not be rebuilt"
-    assert snapshot(folder) == before
+    assert (snapshot(folder), snapshot(graph_file().parent)) == before
+
+
+def test_the_inline_graph_is_built_outside_public(models_dir):
+    """public/ holds only what a browser downloads: the fp32 graph (the browser builds its weights
+    from the GGUF transport) goes to models-node/, and a copy an older build left in public/ goes."""
+    stale = models_dir / "m" / "onnx" / "model.onnx"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"an older build's graph")
+    build_once(Maker())
+    assert not stale.exists() and not stale.parent.exists()
+    f = recorded(models_dir)[build.rel_path(graph_file())]
+    assert f["node_only"] and f["path"].startswith("../models-node/m/onnx/")
+    assert f["sha256"] == base.sha256_file(graph_file())
 
 
 def test_changed_stamp_rebuilds(models_dir):
@@ -63,7 +81,7 @@ def test_changed_stamp_rebuilds(models_dir):
     build_once(make)
     build_once(make, {"code": "y", "seed": 1})
     assert make.calls == 2
-    assert json.loads((models_dir / "m" / "build.json").read_text())["stamp"] == {"code": "y", "seed": 1}
+    assert json.loads((models_dir / "m" / "build.json").read_text())["stamp"] == {"code": "y", "seed": 1, "node_only": ["fp32"]}
 
 
 def recorded(models_dir: Path) -> dict[str, dict]:
@@ -75,8 +93,8 @@ def recorded(models_dir: Path) -> dict[str, dict]:
 def test_damaged_output_triggers_a_rebuild(models_dir, damage):
     make = Maker()
     build_once(make)
-    onnx_file = models_dir / "m" / "onnx" / "model.onnx"
-    good = recorded(models_dir)["m/onnx/model.onnx"]
+    onnx_file = graph_file()
+    good = recorded(models_dir)[build.rel_path(onnx_file)]
     time.sleep(0.02)
     if damage == "truncate":
         with open(onnx_file, "r+b") as f:
@@ -92,7 +110,7 @@ def test_damaged_output_triggers_a_rebuild(models_dir, damage):
         assert onnx_file.stat().st_size == good["bytes"]
     build_once(make)
     assert make.calls == 2, f"{damage}: the damaged file was not noticed"
-    now = recorded(models_dir)["m/onnx/model.onnx"]
+    now = recorded(models_dir)[build.rel_path(onnx_file)]
     assert now["bytes"] == onnx_file.stat().st_size == good["bytes"]
     assert base.sha256_file(onnx_file) == now["sha256"]
 
@@ -100,7 +118,7 @@ def test_damaged_output_triggers_a_rebuild(models_dir, damage):
 def test_touched_but_intact_file_is_not_rebuilt(models_dir):
     make = Maker()
     build_once(make)
-    f = models_dir / "m" / "onnx" / "model.onnx"
+    f = graph_file()
     os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
     build_once(make)
     assert make.calls == 1, "same bytes (sha256 checked) must not force a rebuild"
@@ -135,11 +153,12 @@ def test_manifest_sizes_and_hashes(real_manifest):
         assert e["id"] == mid and e["folder"] == mid + "/"
         assert set(e["variants"]) == set(VARIANTS), mid
         for f in e["files"] + list(e["variants"].values()) + ([e["adapter"]["file"]] if "adapter" in e else []):
-            # Node-only files (the q8 graphs) live in models-node/, beside public/
+            # Node-only files (the inline fp32 and the q8 graphs) live in models-node/, beside public/
             assert f["path"].startswith(f"../../models-node/{mid}/" if f.get("node_only") else mid + "/"), f["path"]
             listed[f["path"]] = f
-        assert e["variants"]["q8"].get("node_only") and not e["variants"]["fp32"].get("node_only"), mid
-        assert not (paths.MODELS / mid / "onnx" / VARIANTS["q8"]).exists(), f"{mid}: a q8 graph left in public/"
+        # the browser builds fp32 from the GGUF transport: every model has one, and public/ no graph
+        assert all(e["variants"][v].get("node_only") for v in VARIANTS) and "transport" in e, mid
+        assert not (paths.MODELS / mid / "onnx").exists(), f"{mid}: a graph left in public/"
         assert any(f["path"] == f"{mid}/config.json" for f in e["files"])
         cfg = json.loads((paths.MODELS / mid / "config.json").read_text())
         assert cfg["num_hidden_layers"] == e["arch"]["num_layers"] and cfg["vocab_size"] == e["arch"]["vocab_size"]

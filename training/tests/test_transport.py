@@ -188,9 +188,10 @@ def test_verify_fails_loudly_on_a_changed_byte(tiny, tmp_path):
 @pytest.mark.real
 def test_smollm2_every_weight_comes_from_the_gguf(tmp_path):
     from genarm.base import BASE_ID, GGUF_NAME
-    from genarm.paths import CACHE, MODELS
+    from genarm.build import variant_path
+    from genarm.paths import CACHE
     gg = CACHE / "gguf" / Path(GGUF_NAME).name
-    graph = MODELS / BASE_ID / "onnx" / "model.onnx"
+    graph = variant_path(BASE_ID, "fp32")
     if not gg.exists() or not graph.exists():
         pytest.skip(f"{gg} or {graph} is absent: run `bash scripts/models.sh` first")
     layout = transport.write_transport(graph, gg, tmp_path, log=lambda *_: None)

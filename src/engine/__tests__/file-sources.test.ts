@@ -219,6 +219,33 @@ describe('progress and dtype choice', () => {
       if (!had) delete g.self;
     }
   });
+  it('a Node-only fp32 graph stays choosable where a GGUF transport builds it, and only there', async () => {
+    // the build keeps the inline fp32 graphs in models-node/ (public/ holds only what a browser
+    // downloads): the browser makes fp32 from the transport's files, never from that graph
+    const fp32 = { ...entry, path: '../../models-node/m/onnx/model.onnx', node_only: true };
+    const q8 = { ...entry, path: '../../models-node/m/onnx/model_q8.onnx', node_only: true };
+    const t = { graph: entry, layout: entry, gguf: entry };
+    const man = {
+      ...manifest,
+      models: { m: { id: 'm', variants: { fp32, q8 }, transport: t }, bare: { id: 'bare', variants: { fp32, q8 } } },
+      suites: { s: { id: 's', base: 'm', arms: {}, rms: {}, fused: { rows: ['m'], variants: { fp32, q8 }, transport: t } } },
+    } as never;
+    const b = browserManifest(man);
+    expect(Object.keys(b.models.m.variants)).toEqual(['fp32']);
+    expect(Object.keys(b.suites.s.fused!.variants)).toEqual(['fp32']);
+    expect(Object.keys(b.models.bare.variants)).toEqual([]);
+    expect(() => chooseDtype([b.models.bare], ['fp32', 'q8'])).toThrow(/no dtype among fp32, q8/);
+    const g = globalThis as Record<string, unknown>;
+    const had = 'self' in g;
+    if (!had) g.self = { location: { href: 'http://127.0.0.1:9/' } };
+    try {
+      // transport: false in a browser asks for the graph itself: refused, naming the file
+      const src = new BrowserFileSource({ baseUrl: 'http://127.0.0.1:9/models/' });
+      await expect(src.fetch(b.models.m.variants.fp32!, 'bytes', () => {})).rejects.toThrow(/models-node\/m\/onnx\/model.onnx is a Node-only file/);
+    } finally {
+      if (!had) delete g.self;
+    }
+  });
 });
 
 describe('storage estimate (navigator.storage)', () => {

@@ -18,7 +18,7 @@ import {
   TokenizerMismatchError, tokenizerFingerprint, type HubListing, type HubSuiteDef,
 } from '../hub';
 import type { GenerateSettings, ManifestFile } from '../types';
-import { closedPort, commitOf, otherTokenizer, startMockHub, tinyRepos, type MockHub } from '../../../e2e/mock-hub';
+import { closedPort, commitOf, inlineGraph, otherTokenizer, startMockHub, tinyRepos, type MockHub } from '../../../e2e/mock-hub';
 import { manifest, MODELS_DIR, requireModels, suiteMissing } from './helpers';
 
 const file = (p: string, bytes: number): ManifestFile => ({ path: `r/${p}`, url: `http://h/${p}`, bytes, sha256: 'ab' });
@@ -136,7 +136,7 @@ describe.skipIf(!!tinyWhy)('weak-to-strong through a mock hub (Node, tiny suite)
   it('lists a repo as the hub API does: branch to commit, LFS files by sha256, git files by blob id', async () => {
     const l = await listHubRepo(def('tiny-base'), `${hub.url}/`);
     expect(l.sha).toBe(commitOf('genarm-test/tiny-base'));
-    const graph = readFileSync(join(MODELS_DIR, 'tiny-base/onnx/model.onnx'));
+    const graph = inlineGraph(MODELS_DIR, 'tiny-base');
     expect(l.files['onnx/model.onnx']).toEqual({
       path: 'genarm-test/tiny-base/onnx/model.onnx', url: `${hub.url}/genarm-test/tiny-base/resolve/${l.sha}/onnx/model.onnx`,
       bytes: graph.length, sha256: createHash('sha256').update(graph).digest('hex'),
@@ -226,7 +226,7 @@ describe.skipIf(!!tinyWhy)('weak-to-strong through a mock hub (Node, tiny suite)
   it('a graph without the layout the engine steps is refused, naming what it lacks', async () => {
     // a trajectory RM's graph: rewards, no logits
     const files = tinyRepos(MODELS_DIR)['genarm-test/tiny-base'].files;
-    const rm = new Uint8Array(readFileSync(join(MODELS_DIR, 'tiny-rm-helpfulness/onnx/model.onnx')));
+    const rm = inlineGraph(MODELS_DIR, 'tiny-rm-helpfulness');
     const extra = await startMockHub({ 'genarm-test/tiny-rm': { files: { ...files, 'onnx/model.onnx': rm } } });
     try {
       const e = await load('tiny-rm', extra.url).catch((x) => x);
