@@ -154,8 +154,11 @@ LABELS = "reports/labels/answers.jsonl"
 # sampled blind to the rules but stratified by the rules' label, from a pool where the rules
 # call POOL[batch]["evasive"] answers evasive and POOL[batch]["comply"] compliant; weighting each
 # stratum by its pool size gives the figures for the pool's answers as they come.
-HELD_OUT = ("held12-",)
-POOL = {"held12-": {"evasive": 347, "comply": 4389}}
+# held12- was held out until its disagreements were used to write the bare-"No," and sympathy
+# rules; it counts as a design batch since. held13- (genarm.label_sample, v6's steering answers)
+# was drawn and labelled after those rules were fixed.
+HELD_OUT = ("held13-",)
+POOL = {"held13-": {"evasive": 300, "comply": 1127}}
 
 
 def _pr(pred: list[str], hand: list[str], is_pos) -> dict:
