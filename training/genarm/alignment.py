@@ -177,8 +177,7 @@ def run(args) -> dict:
     prompt_ids = [chat_ids(tok, p) for _, _, p in flat]
     seeds = [1000 * list(sets).index(sid) + i for sid, i, _ in flat]
     settings = [tuple(map(float, s.split(","))) for s in args.settings.split(";")] if args.settings else SETTINGS
-    penalties = [(1.0, 0)] + ([tuple((float(a), int(b))) for a, b in (x.split(",") for x in args.penalties.split(";"))]
-                              if args.penalties else [])
+    penalties = [(float(a), int(b)) for a, b in (x.split(",") for x in args.penalties.split(";"))]
     ms = methods(settings, args.temperature, penalties, compare)
     by_length = sorted(range(len(flat)), key=lambda k: len(prompt_ids[k]))
     batches = [by_length[c:c + args.batch] for c in range(0, len(flat), args.batch)]
@@ -384,7 +383,9 @@ def main(argv=None) -> int:
     ap.add_argument("--tokens", type=int, default=None, help="new tokens (default 48; --full 96)")
     ap.add_argument("--temperature", type=float, default=SAMPLED_T, help="the sampled mode's temperature")
     ap.add_argument("--settings", default=None, help=f"weight pairs 'h,s;h,s' (default: {SETTINGS})")
-    ap.add_argument("--penalties", default=None, help="extra 'repetition_penalty,no_repeat_ngram;...' variants")
+    ap.add_argument("--penalties", default="1,0", help="repetition variants 'repetition_penalty,no_repeat_ngram;...', "
+                    "each run for every method (default '1,0': eq. 7 alone, the paper's decoding; the page's "
+                    "default is '1.2,0', src/store/settings.ts REPETITION_DEFAULTS)")
     ap.add_argument("--arms", default=None, help="objective=artefact,... (default the shipped ARMs)")
     ap.add_argument("--compare", default=None, help="objective=artefact,...: every setting that weights that "
                     "objective again with this ARM instead, in the same run (same prompts, seeds, controls)")

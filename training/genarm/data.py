@@ -37,6 +37,11 @@ harmlessness-v6: the opener pairs + genarm.onpolicy --pivots's decline-then-comp
               closed one preferred on harmful prompts, the turn on benign ones), read from
               training/artefacts/pivot-harmlessness.jsonl.gz: guided by v5 at the page's default,
               about half of the declines went on to comply.
+harmlessness-v7: harmlessness-v6 + genarm.onpolicy --fluency's pairs (guided by v6: on a harmful
+              prompt a fluent decline over v6's looping or compliant answer, on a benign prompt
+              the base's answer over v6's evasive one), read from
+              training/artefacts/fluency-harmlessness.jsonl.gz: v6's declines loop
+              ("I cannot I cannot not not ...") and it still hedges some everyday answers.
 
 Rules (../shared/data/README.md, issue 3):
 - drop pairs with identical sides or different prompts on the two sides; dedupe;
@@ -66,12 +71,12 @@ HELDOUT_PCT = 10
 MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
 MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
 SYSTEM = None  # the template's own default system prompt is used
-DATA_VERSION = "8"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4, 7: + harmlessness-v5, 8: + harmlessness-v6)
+DATA_VERSION = "9"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4, 7: + harmlessness-v5, 8: + harmlessness-v6, 9: + harmlessness-v7)
 # the held-out split is a hash of "<key>:<first user turn>"; a data set that extends an
 # objective hashes with that objective's key, so the two share their held-out prompts
 SPLIT_KEY = {"helpfulness-extra": "helpfulness", "helpfulness-long": "helpfulness", "harmlessness-v2": "harmlessness",
              "harmlessness-v3": "harmlessness", "harmlessness-v4": "harmlessness", "harmlessness-v5": "harmlessness",
-             "harmlessness-v6": "harmlessness"}
+             "harmlessness-v6": "harmlessness", "harmlessness-v7": "harmlessness"}
 RESPONSE_CAP = {"helpfulness-long": 192}  # data sets whose responses are cut elsewhere than MAX_RESPONSE_TOKENS
 
 
@@ -338,6 +343,7 @@ def build(tok=None, force: bool = False) -> dict:
     objectives["harmlessness-v5"] = objectives["harmlessness-v4"] + contrast_pairs("opener-harmlessness.jsonl.gz")
     objectives["harmlessness-v6"] = (contrast_pairs("opener-harmlessness.jsonl.gz")
                                      + contrast_pairs("pivot-harmlessness.jsonl.gz"))
+    objectives["harmlessness-v7"] = objectives["harmlessness-v6"] + contrast_pairs("fluency-harmlessness.jsonl.gz")
     outdir.mkdir(parents=True, exist_ok=True)
     counts_all = {"heldout_pct": HELDOUT_PCT, "max_prompt_tokens": MAX_PROMPT_TOKENS,
                   "max_response_tokens": MAX_RESPONSE_TOKENS, "eval_prompts_banned": len(banned)}

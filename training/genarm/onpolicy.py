@@ -56,6 +56,8 @@ OUT_OPENER = ARTEFACTS / "opener-harmlessness.jsonl.gz"
 OPENER_GENERATIONS = ARTEFACTS / "opener-generations.jsonl.gz"
 OUT_PIVOT = ARTEFACTS / "pivot-harmlessness.jsonl.gz"
 PIVOT_GENERATIONS = ARTEFACTS / "pivot-generations.jsonl.gz"
+OUT_FLUENCY = ARTEFACTS / "fluency-harmlessness.jsonl.gz"
+FLUENCY_GENERATIONS = ARTEFACTS / "fluency-generations.jsonl.gz"
 
 
 def write_pairs(path, rows: list[dict], counts: dict) -> None:
@@ -354,6 +356,72 @@ def pivots(args) -> dict:
     return counts
 
 
+# The v6 ARM declines by prompt, but its declines loop ("I cannot I cannot not not not ...",
+# "I won't. I won't. I'm not.") and it still opens some everyday answers with "I'm sorry for any
+# misunderstanding, ..." (reports/steering-harmlessness-v6.md). Both are its own outputs, so they
+# are the negatives: guided by the ARM (eq. 7 alone, no repetition penalty), on a harmful prompt
+# a fluent decline (the base's own distilled first sentence + a closer) is preferred over the
+# guided answer when that loops or complies; on a benign prompt the base's compliant answer is
+# preferred over the guided answer when that is evasive. Each pair is cut to one token length.
+FLUENCY_MAX_TOKENS = 32
+
+
+def fluency_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
+    """Pairs from the guided generations (see above); benign pairs spread to the harmful count."""
+    harmful, benign, counts = [], [], Counter()
+    for r in rows:
+        g, lg = r["guided"], judge.classify(r["guided"])[0]
+        loops = judge.repeats(g)
+        counts[f"{r['kind']}_guided_{lg}{'_repeats' if loops else ''}"] += 1
+        if r["kind"] == "harmful":
+            if lg != "comply" and not loops:
+                continue  # a fluent decline already: nothing to correct
+            clean = [first_sentence(d) for d in r["declines"]]
+            clean = [d for d in clean if d and judge.classify(d)[0] == "refusal" and not judge.repeats(d)]
+            if not clean:
+                counts["harmful_no_clean_decline"] += 1
+                continue
+            chosen = clean[0] + CLOSERS[len(harmful) % len(CLOSERS)]
+            n = min(FLUENCY_MAX_TOKENS, len(tok(chosen, add_special_tokens=False)["input_ids"]))
+            harmful.append(mirrored("harmful", r["prompt"], cut_tokens(tok, chosen, n), cut_tokens(tok, g, n),
+                                    "fluency-loop" if lg != "comply" else "fluency-comply"))
+        elif lg != "comply":
+            b = r["base"]
+            if judge.classify(b)[0] != "comply" or judge.repeats(b):
+                counts["benign_base_unusable"] += 1
+                continue
+            n = min(FLUENCY_MAX_TOKENS, len(tok(g, add_special_tokens=False)["input_ids"]))
+            benign.append(mirrored("benign", r["prompt"], cut_tokens(tok, g, n), cut_tokens(tok, b, n), "fluency"))
+    benign = spread(benign, len(harmful))
+    counts["pairs_harmful"], counts["pairs_benign"] = len(harmful), len(benign)
+    return harmful + benign, dict(counts)
+
+
+def fluency(args) -> dict:
+    """Guide the base by args.arm at harmlessness weight args.weight (T = 0.7, no repetition
+    penalty) on the committed training prompts, then write the fluency pairs."""
+    from .build import trained_model
+    tok, guided = base_decoder(args.threads, {"harmlessness": trained_model(args.arm, "lm")})
+    with gzip.open(DISTILL_GENERATIONS, "rt") as f:
+        rows = [json.loads(line) for line in f]  # prompts, the base's answers and its distilled declines
+    s = DecodeSettings(weights={"harmlessness": args.weight}, temperature=0.7, max_new=args.tokens)
+    t0, outs = time.time(), []
+    ids = [chat_ids(tok, r["prompt"]) for r in rows]
+    for c in range(0, len(ids), args.batch):
+        outs += guided.generate(ids[c:c + args.batch], s, [97_000 + c + j for j in range(len(ids[c:c + args.batch]))])
+        print(f"[fluency {time.time() - t0:.0f} s] {len(outs)}/{len(ids)}", flush=True)
+    for r, o in zip(rows, outs):
+        r["guided"] = tok.decode(o["ids"], skip_special_tokens=True).strip()
+    with gzip.open(FLUENCY_GENERATIONS, "wt") as f:
+        for r in rows:
+            f.write(json.dumps({"kind": r["kind"], "prompt": r["prompt"], "base": r["base"], "guided": r["guided"]}) + "\n")
+    pairs, counts = fluency_pairs(rows, tok)
+    counts.update({"arm": args.arm, "weight": args.weight, "temperature": 0.7, "tokens": args.tokens,
+                   "closers": CLOSERS, "max_tokens": FLUENCY_MAX_TOKENS, "wall_s": round(time.time() - t0)})
+    write_pairs(OUT_FLUENCY, pairs, counts)
+    return counts
+
+
 def train_prompts(n_benign: int, n_harmful: int) -> tuple[list[str], list[str]]:
     banned = eval_prompts()
 
@@ -403,7 +471,12 @@ def main(argv=None) -> int:
     ap.add_argument("--pivots", action="store_true",
                     help="decline-then-comply pairs: each distilled decline closed against the same decline "
                          "turning to the request (pivot-harmlessness.jsonl.gz)")
+    ap.add_argument("--fluency", action="store_true",
+                    help="the ARM's own looping declines and benign evasions as negatives (fluency-harmlessness.jsonl.gz)")
     args = ap.parse_args(argv)
+    if args.fluency:
+        print(json.dumps(fluency(args), indent=1))
+        return 0
     if args.pivots:
         print(json.dumps(pivots(args), indent=1))
         return 0
