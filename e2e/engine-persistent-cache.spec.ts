@@ -1,4 +1,4 @@
-// A second visit in the same browser profile transfers 0 model bytes (issue 15, item 5): a
+// A second visit in the same browser profile transfers 0 model bytes: a
 // persistent Chromium profile (launchPersistentContext, a fresh user-data dir) loads the tiny
 // suite from the network, the browser is closed, a new browser on the same profile loads it
 // again: every model file comes from Cache Storage, none over the network, same tokens. The

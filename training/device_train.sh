@@ -47,7 +47,7 @@ if [ "$SET" = models ]; then
   # ablation, metrics only: the CPU configuration (LoRA on the top 12 layers)
   run abl-arm-helpfulness-top12 --kind arm --objective helpfulness --lora-layers 12
 else
-  # issue 3: why is the helpfulness ARM near chance? (reports/diagnosis_helpfulness.json:
+  # why is the helpfulness ARM near chance? (reports/diagnosis_helpfulness.json:
   # its summed log-prob mostly measures length). Each ~1-3 min on an H100.
   run abl-arm-helpfulness-2ep --kind arm --objective helpfulness --epochs 2
   run abl-arm-helpfulness-lr2e-3 --kind arm --objective helpfulness --lr 2e-3

@@ -29,8 +29,8 @@ from .peft_adapter import BASE_MODEL as BASE_MODEL_NAME
 
 VARIANTS = {"fp32": "model.onnx", "q8": "model_q8.onnx"}
 # Removed variants: a build deletes their files. q4 re-quantized the GGUF's Q4_1 blocks onto a
-# second 4-bit grid (67.6% top-1 agreement with fp32, perplexity 13.93 vs 11.10): issue 15 item 3
-# retires it; WebGPU loads fp32 until Q4_1 runs exactly there (MatMulNBits + the block-min term).
+# second 4-bit grid (67.6% top-1 agreement with fp32, perplexity 13.93 vs 11.10; README, "Models"),
+# so the build retires it; WebGPU loads fp32 until Q4_1 runs exactly there (MatMulNBits + the block-min term).
 RETIRED = {"q4": "model_q4.onnx"}
 # Variants no browser loads, built into NODE_MODELS, not public/ (public/ and dist/ hold only
 # what the browser downloads): the inline fp32 graph (the browser builds the same fp32 weights
@@ -355,7 +355,7 @@ def write_adapter(m: Llama, path: Path) -> dict:
     return {"rank": r, "alpha": m.cfg.lora_alpha, "scale_folded": True, "targets": list(LORA_TARGETS)}
 
 
-# ------------------------------------------------------------------ transport (issue 15)
+# ------------------------------------------------------------------ transport (the GGUF blocks on the wire)
 TRANSPORT_DIR = "transport"
 
 
@@ -449,7 +449,7 @@ def adapter_entry(model_id: str, base_id: str, m: Llama, head: str = "lm") -> di
 
 
 def build_fused(suite: dict, base_id: str, make_base, stamp: dict) -> dict:
-    """The fused graph of a suite (issue 7): base weights once, ARMs as adapter inputs."""
+    """The fused graph of a suite: base weights once, ARMs as adapter inputs."""
     from . import fused
     fid = f"{suite['id']}-fused"
     folder = MODELS / fid

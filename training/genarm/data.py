@@ -43,7 +43,7 @@ harmlessness-v7: harmlessness-v6 + genarm.onpolicy --fluency's pairs (guided by 
               training/artefacts/fluency-harmlessness.jsonl.gz: v6's declines loop
               ("I cannot I cannot not not ...") and it still hedges some everyday answers.
 
-Rules (../shared/data/README.md, issue 3):
+Rules (../shared/data/README.md):
 - drop pairs with identical sides or different prompts on the two sides; dedupe;
 - remove every pair whose first user turn is an evaluation prompt (AlpacaEval,
   MT-Bench, AdvBench, OASST prompt lottery, and the XSTest prompts held out for eval);
@@ -327,7 +327,7 @@ def build(tok=None, force: bool = False) -> dict:
     objectives = {
         "helpfulness": helpful,
         "harmlessness": hh_pairs(["harmless-base-test.jsonl.gz"], "hh-harmless") + xstest_pairs(unsafe=True),
-        # the candidate extension (issue 3: add only if it helps held-out accuracy): HH helpful
+        # the candidate extension (added only if it helps held-out accuracy): HH helpful
         # plus compliance-preferred XSTest pairs on safe prompts and OASST ranked siblings.
         # Split with the helpfulness key (SPLIT_KEY), so its HH part has helpfulness's held-out pairs.
         "helpfulness-extra": helpful + xstest_pairs(unsafe=False) + oasst_pairs(),

@@ -1,4 +1,4 @@
-"""One graph for the base and every ARM (issue 7): rows of one batch share the base weights.
+"""One graph for the base and every ARM: rows of one batch share the base weights.
 
 Row 0 is the base (zero adapter), row i >= 1 is ARM i: every target projection computes
 

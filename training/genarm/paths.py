@@ -4,7 +4,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache"
 MODELS = ROOT / "public" / "models"
-# files only Node loads (the q8 graphs): beside public/, never served (issue 15); the manifest
+# files only Node loads (the q8 graphs): beside public/, never served (README, "Models"); the manifest
 # names them relative to MODELS ("../../models-node/...") with node_only: true
 NODE_MODELS = ROOT / "models-node"
 REPORTS = ROOT / "reports"
