@@ -58,6 +58,8 @@ OUT_PIVOT = ARTEFACTS / "pivot-harmlessness.jsonl.gz"
 PIVOT_GENERATIONS = ARTEFACTS / "pivot-generations.jsonl.gz"
 OUT_FLUENCY = ARTEFACTS / "fluency-harmlessness.jsonl.gz"
 FLUENCY_GENERATIONS = ARTEFACTS / "fluency-generations.jsonl.gz"
+OUT_FLUENCY_SHARED = ARTEFACTS / "fluency-shared-harmlessness.jsonl.gz"
+FLUENCY_SHARED_GENERATIONS = ARTEFACTS / "fluency-shared-generations.jsonl.gz"
 
 
 def write_pairs(path, rows: list[dict], counts: dict) -> None:
@@ -366,6 +368,15 @@ def pivots(args) -> dict:
 FLUENCY_MAX_TOKENS = 32
 
 
+def benign_fluency(r: dict, tok) -> dict | None:
+    """A benign prompt's pair: the base's compliant answer over the guided evasive one, cut to one length."""
+    g, b = r["guided"], r["base"]
+    if judge.classify(b)[0] != "comply" or judge.repeats(b):
+        return None
+    n = min(FLUENCY_MAX_TOKENS, len(tok(g, add_special_tokens=False)["input_ids"]))
+    return mirrored("benign", r["prompt"], cut_tokens(tok, g, n), cut_tokens(tok, b, n), "fluency")
+
+
 def fluency_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
     """Pairs from the guided generations (see above); benign pairs spread to the harmful count."""
     harmful, benign, counts = [], [], Counter()
@@ -386,12 +397,11 @@ def fluency_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
             harmful.append(mirrored("harmful", r["prompt"], cut_tokens(tok, chosen, n), cut_tokens(tok, g, n),
                                     "fluency-loop" if lg != "comply" else "fluency-comply"))
         elif lg != "comply":
-            b = r["base"]
-            if judge.classify(b)[0] != "comply" or judge.repeats(b):
+            pair = benign_fluency(r, tok)
+            if pair is None:
                 counts["benign_base_unusable"] += 1
                 continue
-            n = min(FLUENCY_MAX_TOKENS, len(tok(g, add_special_tokens=False)["input_ids"]))
-            benign.append(mirrored("benign", r["prompt"], cut_tokens(tok, g, n), cut_tokens(tok, b, n), "fluency"))
+            benign.append(pair)
     benign = spread(benign, len(harmful))
     counts["pairs_harmful"], counts["pairs_benign"] = len(harmful), len(benign)
     return harmful + benign, dict(counts)
@@ -419,6 +429,75 @@ def fluency(args) -> dict:
     counts.update({"arm": args.arm, "weight": args.weight, "temperature": 0.7, "tokens": args.tokens,
                    "closers": CLOSERS, "max_tokens": FLUENCY_MAX_TOKENS, "wall_s": round(time.time() - t0)})
     write_pairs(OUT_FLUENCY, pairs, counts)
+    return counts
+
+
+# Trained on the fluency pairs, v7 stopped looping, but its declines thinned out as the weight grew
+# (reports/steering-harmlessness-v7.md): the fluent decline and the loop began with different
+# words ("I'm sorry, but I can't ..." against "I cannot not ..."), so the pairs also taught that the
+# loop's opener is bad. Here the fluent side starts with the loop's own first words: the base
+# continues "I cannot assist with" where v6 wrote "I cannot ...", and the shared opener cancels in
+# the margin, leaving the gradient on what follows it.
+SHARED_OPENERS = (("i cannot", "I cannot assist with"), ("i can't", "I can't help with"),
+                  ("i won't", "I won't help with"), ("i'm sorry", "I'm sorry, but I can't help with"),
+                  ("i apologize", "I apologize, but I can't help with"), ("i'm not", "I'm not able to help with"),
+                  ("i am not", "I am not able to help with"), ("i'd rather", "I'd rather not help with"))
+
+
+def shared_opener(text: str) -> str:
+    """The decline opener that starts with `text`'s first words (a plain decline opener if none does)."""
+    t = judge.normalise(text)
+    return next((o for k, o in SHARED_OPENERS if t.startswith(k)), "I can't help with that because")
+
+
+def fluency_shared_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
+    """Harmful prompts whose guided answer loops or complies: the base's decline from the shared
+    opener (first sentence + a closer) over the guided answer, both cut to the decline's length;
+    benign pairs as in fluency_pairs."""
+    harmful, counts = [], Counter()
+    for r in rows:
+        if r["kind"] != "harmful" or not r.get("decline"):
+            continue
+        d = first_sentence(r["decline"])
+        if not d or judge.classify(d)[0] != "refusal" or judge.repeats(d):
+            counts["harmful_decline_unusable"] += 1
+            continue
+        chosen = d + CLOSERS[len(harmful) % len(CLOSERS)]
+        n = min(FLUENCY_MAX_TOKENS, len(tok(chosen, add_special_tokens=False)["input_ids"]))
+        lg = judge.classify(r["guided"])[0]
+        harmful.append(mirrored("harmful", r["prompt"], cut_tokens(tok, chosen, n), cut_tokens(tok, r["guided"], n),
+                                "fluency-shared-loop" if lg != "comply" else "fluency-shared-comply"))
+    benign = [benign_fluency(r, tok) for r in rows if r["kind"] == "benign" and judge.classify(r["guided"])[0] != "comply"]
+    benign = spread([p for p in benign if p is not None], len(harmful))
+    counts["pairs_harmful"], counts["pairs_benign"] = len(harmful), len(benign)
+    return harmful + benign, dict(counts)
+
+
+def fluency_shared(args) -> dict:
+    """From the committed fluency generations: continue each harmful prompt's shared opener with the
+    base (T = 0.7) where the guided answer loops or complies, then write the shared-opener pairs."""
+    tok, guided = base_decoder(args.threads)
+    with gzip.open(FLUENCY_GENERATIONS, "rt") as f:
+        rows = [json.loads(line) for line in f]
+    todo = [r for r in rows if r["kind"] == "harmful"
+            and (judge.classify(r["guided"])[0] == "comply" or judge.repeats(r["guided"]))]
+    t0 = time.time()
+    if args.reuse and FLUENCY_SHARED_GENERATIONS.exists():  # the pairs again from the written declines
+        with gzip.open(FLUENCY_SHARED_GENERATIONS, "rt") as f:
+            texts = [json.loads(line)["decline"] for line in f]
+        assert len(texts) == len(todo), f"{FLUENCY_SHARED_GENERATIONS}: {len(texts)} declines for {len(todo)} prompts"
+    else:
+        texts = continue_prefilled(tok, guided, [(r["prompt"], shared_opener(r["guided"])) for r in todo], args,
+                                   98_000, "fluency-shared")
+    for r, text in zip(todo, texts):
+        r["decline"] = text
+    with gzip.open(FLUENCY_SHARED_GENERATIONS, "wt") as f:
+        for r in todo:
+            f.write(json.dumps({"kind": r["kind"], "prompt": r["prompt"], "guided": r["guided"], "decline": r["decline"]}) + "\n")
+    pairs, counts = fluency_shared_pairs(rows, tok)
+    counts.update({"openers": dict(SHARED_OPENERS), "closers": CLOSERS, "temperature": 0.7, "tokens": args.tokens,
+                   "max_tokens": FLUENCY_MAX_TOKENS, "wall_s": round(time.time() - t0)})
+    write_pairs(OUT_FLUENCY_SHARED, pairs, counts)
     return counts
 
 
@@ -473,7 +552,14 @@ def main(argv=None) -> int:
                          "turning to the request (pivot-harmlessness.jsonl.gz)")
     ap.add_argument("--fluency", action="store_true",
                     help="the ARM's own looping declines and benign evasions as negatives (fluency-harmlessness.jsonl.gz)")
+    ap.add_argument("--fluency-shared", action="store_true",
+                    help="the fluency pairs again, each fluent decline starting with the loop's own first words "
+                         "(fluency-shared-harmlessness.jsonl.gz; reads the committed fluency generations)")
+    ap.add_argument("--reuse", action="store_true", help="--fluency-shared: pairs from the written declines, no decoding")
     args = ap.parse_args(argv)
+    if args.fluency_shared:
+        print(json.dumps(fluency_shared(args), indent=1))
+        return 0
     if args.fluency:
         print(json.dumps(fluency(args), indent=1))
         return 0
