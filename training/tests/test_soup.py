@@ -47,3 +47,17 @@ def test_soup_refuses_mismatched_artefacts(tmp_path, monkeypatch):
         soup_mod.soup("a", "d", 0.5, "x")
     with pytest.raises(SystemExit, match=r"\[0, 1\]"):
         soup_mod.soup("a", "a", 1.5, "x")
+
+
+def test_soup_rank_truncation_is_the_best_low_rank_delta(tmp_path, monkeypatch):
+    monkeypatch.setattr(soup_mod, "ARTEFACTS", tmp_path)
+    a, b = write(tmp_path, "a", 1), write(tmp_path, "b", 2)
+    meta = soup_mod.soup("a", "b", 0.7, "ab4", rank=4)
+    got = load_file(tmp_path / "ab4.safetensors")
+    assert meta["lora"]["lora_rank"] == 4 and meta["lora"]["lora_alpha"] == 8.0
+    want = 0.3 * delta(a, LORA) + 0.7 * delta(b, LORA)
+    s = torch.linalg.svdvals(want.double())
+    best = float(s[4:].square().sum().sqrt())  # Eckart-Young: the error of the best rank-4 approximation
+    assert abs(float((delta(got, meta["lora"]) - want).norm()) - best) < 1e-4 * float(s.norm())
+    err = meta["soup"]["truncation_rel_error"]["layers.0.mlp.down_proj"]
+    assert abs(err - best / float(s.square().sum().sqrt())) < 1e-5
