@@ -399,34 +399,27 @@ def train_loop(r: Run) -> None:
 def final_eval(r: Run) -> dict:
     """Held-out accuracy on the objective's pairs (every layer from the ids: exact), and, when the
     train data is another set, on its added sources and per source."""
-    held = r.held if not r.args.eval_pairs else r.held[: r.args.eval_pairs]
-    return heldout_report(r.model, r.args.kind, r.args.objective, r.data if r.prepared else r.args.objective,
-                          held, r.pad_id, r.beta, r.name)
-
-
-def heldout_report(model, kind: str, objective: str, data: str, held: list[dict], pad_id: int, beta: float,
-                   name: str) -> dict:
-    """final_eval's report for any model: `held` = the objective's held-out pairs, `data` = the
-    prepared set whose added sources are reported apart (the objective itself: none)."""
+    args = r.args
+    ev_pairs = r.held if not args.eval_pairs else r.held[: args.eval_pairs]
     t0 = time.time()
-    final = evaluate(model, kind, held, pad_id, beta)
-    print(f"[{name}] held-out accuracy {final['accuracy']:.4f} CI95 {final['ci95']} on {final['n']} pairs "
+    final = evaluate(r.model, args.kind, ev_pairs, r.pad_id, r.beta)
+    print(f"[{r.name}] held-out accuracy {final['accuracy']:.4f} CI95 {final['ci95']} on {final['n']} pairs "
           f"({time.time()-t0:.0f} s)", flush=True)
     out = {"heldout": final}
-    if data != objective:
-        own_held = load_split(data, "heldout")
-        sources = {p["source"] for p in held}
+    if r.prepared and r.data != args.objective:
+        own_held = load_split(r.data, "heldout")
+        sources = {p["source"] for p in r.held}
         rest = [p for p in own_held if p["source"] not in sources]
         if rest:  # the added sources' own held-out pairs, reported apart
-            out["heldout_added_sources"] = evaluate(model, kind, rest, pad_id, beta)
-        out["heldout_by_source"] = {src: evaluate(model, kind, [p for p in own_held if p["source"] == src],
-                                                  pad_id, beta) for src in sorted({p["source"] for p in own_held})}
-        if response_cap(data) != response_cap(objective):  # the same pairs, cut where this data cuts them
-            out["heldout_own_cap"] = evaluate(model, kind, own_held, pad_id, beta)
+            out["heldout_added_sources"] = evaluate(r.model, args.kind, rest, r.pad_id, r.beta)
+        out["heldout_by_source"] = {src: evaluate(r.model, args.kind, [p for p in own_held if p["source"] == src],
+                                                  r.pad_id, r.beta) for src in sorted({p["source"] for p in own_held})}
+        if response_cap(r.data) != response_cap(args.objective):  # the same pairs, cut where this data cuts them
+            out["heldout_own_cap"] = evaluate(r.model, args.kind, own_held, r.pad_id, r.beta)
         flat = {k: v for k, v in out.items() if k not in ("heldout", "heldout_by_source")}
         flat.update({f"heldout {src}": v for src, v in out.get("heldout_by_source", {}).items()})
         for k, v in flat.items():
-            print(f"[{name}] {k}: accuracy {v['accuracy']:.4f} CI95 {v['ci95']} on {v['n']} pairs", flush=True)
+            print(f"[{r.name}] {k}: accuracy {v['accuracy']:.4f} CI95 {v['ci95']} on {v['n']} pairs", flush=True)
     return out
 
 
