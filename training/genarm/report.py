@@ -19,7 +19,7 @@ def collect() -> dict:
         rows[f.stem] = {k: m.get(k) for k in ("kind", "objective", "beta", "train_pairs", "steps", "epochs", "lr",
                                               "lora", "full_top", "data", "max_response_tokens", "precision", "device",
                                               "train_wall_s", "heldout", "heldout_added_sources", "heldout_own_cap",
-                                              "heldout_by_source")
+                                              "heldout_by_source", "soup")
                     if k in m}
     rep = {"models": rows, "data": counts, "paper_reported_accuracy": PAPER,
            "notes": ["accuracy = share of held-out pairs where the preferred response scores higher",
@@ -35,14 +35,23 @@ def table(rep: dict) -> str:
     shipped = lambda kv: kv[0] == f"{kv[1]['kind']}-{kv[1]['objective']}"  # noqa: E731
     order = lambda kv: (not shipped(kv), kv[1]["objective"], kv[1]["kind"], kv[0])  # noqa: E731
     for name, r in sorted(rep["models"].items(), key=order):
-        h = r["heldout"]
+        h = r.get("heldout")
+        if h is None:  # a soup whose held-out scores (genarm.score) were not copied into its artefact
+            continue
         kind = {"arm": "ARM (GenARM loss)", "rm": "trajectory RM (Bradley-Terry)"}[r["kind"]]
         if name.startswith("abl-"):
             kind += f" — ablation: {name[4:]}"
         elif not shipped((name, r)):
             kind += f" — candidate, not shipped: {name} (data {r.get('data')})"
+        if "soup" in r:  # genarm.soup: no training of its own, scored by genarm.score
+            sp = r["soup"]
+            trained = f"soup: {1 - sp['t']:.1f} {sp['a']} + {sp['t']:.1f} {sp['b']}"
+            wall = "—"
+        else:
+            trained = f"{r['train_pairs']} × {r.get('epochs') or 1} ep"
+            wall = f"{r['train_wall_s']:.0f} s ({r['device']})"
         lines.append(f"| {r['objective']} | {kind} | {h['accuracy']:.1%} | {h['ci95'][0]:.1%}–{h['ci95'][1]:.1%} | "
-                     f"{r['train_pairs']} × {r.get('epochs') or 1} ep | {h['n']} | {r['train_wall_s']:.0f} s ({r['device']}) |")
+                     f"{trained} | {h['n']} | {wall} |")
     return "\n".join(lines)
 
 

@@ -8,7 +8,8 @@ untrained base (as an ARM: summed response log-prob) beside it, overall and per 
 JSONL of {"prompt", "chosen", "rejected"} (or HH-style {"chosen", "rejected"} dialogues), rendered
 with the base's chat template and cut as the training data is. A model's kind (ARM or RM) is read
 from its artefact (training/artefacts/NAME.json). "harmful-prompt" and "benign-prompt" groups sum
-the sources whose prompts are of that kind (HARMFUL_SOURCES / BENIGN_SOURCES).
+the sources whose prompts are of that kind (prompt_kind: HH harmless and XSTest unsafe are harmful,
+XSTest safe benign, and genarm.onpolicy's sources say it in their name, e.g. "pivot-benign").
 """
 from __future__ import annotations
 
@@ -23,8 +24,17 @@ from .data import clean, encode, load_split, read_pair_file
 from .paths import ARTEFACTS, REPORTS
 from .train import score_pairs, wilson
 
-HARMFUL_SOURCES = ("hh-harmless", "xstest", "onpolicy-harmful")
-BENIGN_SOURCES = ("xstest-safe", "onpolicy-benign")
+HARMFUL_SOURCES = ("hh-harmless", "xstest")
+BENIGN_SOURCES = ("xstest-safe",)
+
+
+def prompt_kind(source: str) -> str | None:
+    """"harmful", "benign" or None (a source of helpfulness pairs, whose prompts are not either)."""
+    if source in HARMFUL_SOURCES or source.endswith("-harmful"):
+        return "harmful"
+    if source in BENIGN_SOURCES or source.endswith("-benign"):
+        return "benign"
+    return None
 
 
 def read_pairs(path: str, tok) -> list[dict]:
@@ -56,9 +66,9 @@ def main(argv=None) -> int:
     pairs = load_split(args.data, args.split) if args.data else read_pairs(args.pairs, tok)
     groups = {"all": lambda p: True, **{f"source {s}": (lambda p, s=s: p["source"] == s)
                                         for s in sorted({p["source"] for p in pairs})}}
-    if any(p["source"] in HARMFUL_SOURCES + BENIGN_SOURCES for p in pairs):
-        groups["harmful-prompt pairs"] = lambda p: p["source"] in HARMFUL_SOURCES
-        groups["benign-prompt pairs"] = lambda p: p["source"] in BENIGN_SOURCES
+    for kind in ("harmful", "benign"):  # only the groups that have pairs: an empty one has no accuracy
+        if any(prompt_kind(p["source"]) == kind for p in pairs):
+            groups[f"{kind}-prompt pairs"] = lambda p, kind=kind: prompt_kind(p["source"]) == kind
     report = {"pairs": args.data or args.pairs, "split": args.split, "n": len(pairs), "models": {}}
     for name in ["untrained base"] + args.models.split(","):
         t0 = time.time()

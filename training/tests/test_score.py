@@ -20,3 +20,18 @@ def test_read_pairs_takes_prompt_triples_and_hh_dialogues(tmp_path, tokenizer):
         assert p["chosen_ids"][-1] == end and p["rejected_ids"][-1] == end
         assert tokenizer.decode(p["prompt_ids"]).rstrip().endswith("assistant")
     assert tokenizer.decode(pairs[0]["chosen_ids"][:-1]) == "Boil it for 8 minutes."
+
+
+def test_every_harmlessness_source_has_a_prompt_kind():
+    """Each source of the committed harmlessness data counts in the harmful- or benign-prompt group
+    (a new source that neither rule names would silently drop out of both)."""
+    from genarm.paths import REPORTS
+    from genarm.score import prompt_kind
+    counts = json.loads((REPORTS / "data_counts.json").read_text())
+    sources = {k.removeprefix("raw_") for name, c in counts.items() if name.startswith("harmlessness")
+               for k in c if k.startswith("raw_") and k != "raw_pairs"}
+    assert {"hh-harmless", "xstest", "xstest-safe", "pivot-benign", "opener-harmful"} <= sources
+    kinds = {s: prompt_kind(s) for s in sources}
+    assert None not in kinds.values(), kinds
+    assert kinds["xstest-safe"] == "benign" and kinds["xstest"] == "harmful" and kinds["hh-harmless"] == "harmful"
+    assert prompt_kind("hh-helpful") is None
