@@ -11,7 +11,6 @@ bench/experiments/int8-wasm.mjs on onnxruntime-web's WASM build.
 import argparse
 import json
 import logging
-import math
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "training"))
-from genarm.verify import OnnxLM, heldout_sequences, log_softmax_np  # noqa: E402
+from genarm.verify import OnnxLM, agreement_and_perplexity, heldout_sequences
 
 FP32 = ROOT / "models-node/smollm2-135m-instruct/onnx/model.onnx"
 OUT = ROOT / ".cache/int8"
@@ -59,20 +58,10 @@ def main() -> None:
     res: dict = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "heldout_sequences": len(seqs),
                  "tokens": sum(len(s) for s, _ in seqs), "variants": {}}
     for v, lm in lms.items():
-        agree = total = 0
-        nll = ntok = 0.0
-        for (ids, plen), r in zip(seqs, ref):
-            got = r if v == "fp32" else lm.run(np.array([ids]))[0][0]
-            agree += int((got.argmax(-1) == r.argmax(-1)).sum())
-            total += len(ids)
-            lp = log_softmax_np(got[plen - 1:-1])
-            tgt = np.array(ids[plen:])
-            nll -= float(lp[np.arange(len(tgt)), tgt].sum())
-            ntok += len(tgt)
+        q = agreement_and_perplexity(None if v == "fp32" else lm, seqs, ref)
         path = FP32 if v == "fp32" else OUT / f"{v}.onnx"
-        res["variants"][v] = {"top1_agreement_with_fp32": agree / total, "perplexity": math.exp(nll / ntok),
-                              "file_mib": round(path.stat().st_size / 2**20, 1)}
-        print(f"[int8] {v}: top-1 agreement {agree / total:.4f}, perplexity {math.exp(nll / ntok):.3f}")
+        res["variants"][v] = {**q, "file_mib": round(path.stat().st_size / 2**20, 1)}
+        print(f"[int8] {v}: top-1 agreement {q['top1_agreement_with_fp32']:.4f}, perplexity {q['perplexity']:.3f}")
     out = ROOT / "bench/results/int8-wasm-quality.json"
     out.write_text(json.dumps(res, indent=1) + "\n")
     print(f"[int8] wrote {out.relative_to(ROOT)}")

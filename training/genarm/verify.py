@@ -127,22 +127,26 @@ def check_base(manifest: dict, n_seq: int) -> dict:
     # each variant: top-1 agreement with fp32, perplexity on response tokens
     per_variant = {}
     for v, lm in variants.items():
-        agree = total = 0
-        nll = ntok = 0
-        for (ids, plen), ref in zip(seqs, fp32_logits):
-            got = ref if v == "fp32" else lm.run(np.array([ids]))[0][0]
-            agree += int((got.argmax(-1) == ref.argmax(-1)).sum())
-            total += len(ids)
-            lp = log_softmax_np(got[plen - 1:-1])
-            tgt = np.array(ids[plen:])
-            nll -= float(lp[np.arange(len(tgt)), tgt].sum())
-            ntok += len(tgt)
-        f = entry["variants"][v]
-        per_variant[v] = {"top1_agreement_with_fp32": agree / total, "perplexity": math.exp(nll / ntok),
-                          "response_tokens": ntok, "bytes": f["bytes"]}
+        q = agreement_and_perplexity(None if v == "fp32" else lm, seqs, fp32_logits)
+        per_variant[v] = {**q, "bytes": entry["variants"][v]["bytes"]}
     res["variants"] = per_variant
     return res
 
+
+def agreement_and_perplexity(lm, seqs: list, ref_logits: list) -> dict:
+    """A variant's top-1 agreement with the reference logits (every position) and its perplexity on
+    the response tokens of held-out sequences ((ids, prompt_len) pairs); lm None is the reference."""
+    agree = total = 0
+    nll = ntok = 0
+    for (ids, plen), ref in zip(seqs, ref_logits):
+        got = ref if lm is None else lm.run(np.array([ids]))[0][0]
+        agree += int((got.argmax(-1) == ref.argmax(-1)).sum())
+        total += len(ids)
+        lp = log_softmax_np(got[plen - 1:-1])
+        tgt = np.array(ids[plen:])
+        nll -= float(lp[np.arange(len(tgt)), tgt].sum())
+        ntok += len(tgt)
+    return {"top1_agreement_with_fp32": agree / total, "perplexity": math.exp(nll / ntok), "response_tokens": ntok}
 
 def check_arms(manifest: dict, n_seq: int) -> dict:
     """ONNX ARM log-probs vs the PyTorch ARM (merged LoRA) on held-out text."""
