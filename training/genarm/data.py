@@ -76,13 +76,13 @@ HELDOUT_PCT = 10
 MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
 MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
 SYSTEM = None  # the template's own default system prompt is used
-DATA_VERSION = "10"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4, 7: + harmlessness-v5, 8: + harmlessness-v6, 9: + harmlessness-v7, 10: + harmlessness-v8)
+DATA_VERSION = "11"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4, 7: + harmlessness-v5, 8: + harmlessness-v6, 9: + harmlessness-v7, 10: + harmlessness-v8, 11: + harmlessness-v10)
 # the held-out split is a hash of "<key>:<first user turn>"; a data set that extends an
 # objective hashes with that objective's key, so the two share their held-out prompts
 SPLIT_KEY = {"helpfulness-extra": "helpfulness", "helpfulness-long": "helpfulness", "harmlessness-v2": "harmlessness",
              "harmlessness-v3": "harmlessness", "harmlessness-v4": "harmlessness", "harmlessness-v5": "harmlessness",
              "harmlessness-v6": "harmlessness", "harmlessness-v7": "harmlessness",
-             "harmlessness-v8": "harmlessness"}
+             "harmlessness-v8": "harmlessness", "harmlessness-v10": "harmlessness"}
 RESPONSE_CAP = {"helpfulness-long": 192}  # data sets whose responses are cut elsewhere than MAX_RESPONSE_TOKENS
 
 
@@ -351,6 +351,8 @@ def build(tok=None, force: bool = False) -> dict:
                                      + contrast_pairs("pivot-harmlessness.jsonl.gz"))
     objectives["harmlessness-v7"] = objectives["harmlessness-v6"] + contrast_pairs("fluency-harmlessness.jsonl.gz")
     objectives["harmlessness-v8"] = objectives["harmlessness-v6"] + contrast_pairs("fluency-shared-harmlessness.jsonl.gz")
+    # v9's own evasions on benign training prompts (genarm.onpolicy --evasions): trained from v9, a soup
+    objectives["harmlessness-v10"] = contrast_pairs("evasion-harmlessness.jsonl.gz")
     outdir.mkdir(parents=True, exist_ok=True)
     counts_all = {"heldout_pct": HELDOUT_PCT, "max_prompt_tokens": MAX_PROMPT_TOKENS,
                   "max_response_tokens": MAX_RESPONSE_TOKENS, "eval_prompts_banned": len(banned)}

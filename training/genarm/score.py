@@ -3,6 +3,11 @@ untrained base (as an ARM: summed response log-prob) beside it, overall and per 
 
     python -m genarm.score --data harmlessness-v2 --models arm-harmlessness,arm-harmlessness-v2
     python -m genarm.score --pairs my.jsonl --models arm-helpfulness,rm-helpfulness
+    python -m genarm.score --data harmlessness-v5 --models arm-harmlessness-v9 --into-artefact
+
+--into-artefact writes each committed model's groups into its artefact (training/artefacts/NAME.json,
+field heldout_scored[DATA], with the command in heldout_scored_by), where genarm.report and the
+README's reward-model table read them; training writes only the held-out pairs of its own data.
 
 --data NAME reads a prepared split of genarm.data (.cache/data/NAME.<split>.jsonl); --pairs FILE a
 JSONL of {"prompt", "chosen", "rejected"} (or HH-style {"chosen", "rejected"} dialogues), rendered
@@ -48,6 +53,18 @@ def accuracy(wins: list[bool]) -> dict:
     return {"n": len(wins), "accuracy": round(a, 4), "ci95": wilson(a, len(wins))}
 
 
+def write_into_artefact(name: str, data: str, split: str, scored: dict) -> None:
+    """Record one model's accuracies on a prepared data set in its artefact json (see the docstring)."""
+    path = ARTEFACTS / f"{name}.json"
+    meta = json.loads(path.read_text())
+    key = data if split == "heldout" else f"{data}.{split}"
+    meta.setdefault("heldout_scored", {})[key] = {g: v for g, v in scored.items() if isinstance(v, dict)}
+    cmd = f"python -m genarm.score --data {data}" + (f" --split {split}" if split != "heldout" else "")
+    meta["heldout_scored_by"] = sorted({*meta.get("heldout_scored_by", []), cmd})
+    path.write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"[score] wrote {key} into {path.name}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
@@ -57,7 +74,11 @@ def main(argv=None) -> int:
     ap.add_argument("--models", required=True, help="comma-separated artefact names or PEFT adapter folders")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None, help="JSON report (default reports/score_<data>.json for --data)")
+    ap.add_argument("--into-artefact", action="store_true",
+                    help="--data only: also write each committed model's accuracies into its artefact json")
     args = ap.parse_args(argv)
+    if args.into_artefact and not args.data:
+        ap.error("--into-artefact needs --data (a prepared split names what was scored)")
     torch.set_num_threads(args.threads)
     from .base import load_base, load_tokenizer
     from .build import trained_model
@@ -87,6 +108,10 @@ def main(argv=None) -> int:
         print(f"[score] {name} ({kind}): " + ", ".join(f"{g} {v['accuracy']:.3f} (n={v['n']})"
                                                        for g, v in report["models"][name].items()
                                                        if isinstance(v, dict)), flush=True)
+    if args.into_artefact:
+        for name in report["models"]:
+            if name != "untrained base" and not Path(name).is_dir():
+                write_into_artefact(name, args.data, args.split, report["models"][name])
     out = args.out or (str(REPORTS / f"score_{args.data}.json") if args.data else None)
     if out:
         with open(out, "w") as f:

@@ -35,3 +35,25 @@ def test_every_harmlessness_source_has_a_prompt_kind():
     assert None not in kinds.values(), kinds
     assert kinds["xstest-safe"] == "benign" and kinds["xstest"] == "harmful" and kinds["hh-harmless"] == "harmful"
     assert prompt_kind("hh-helpful") is None
+
+
+def test_into_artefact_records_each_data_set_and_keeps_the_rest(tmp_path, monkeypatch):
+    """--into-artefact: a second data set is added beside the first, the artefact's other fields stay."""
+    import pytest
+
+    from genarm import score
+    monkeypatch.setattr(score, "ARTEFACTS", tmp_path)
+    (tmp_path / "arm-x.json").write_text(json.dumps({"kind": "arm", "heldout": {"n": 3, "accuracy": 0.5}}))
+    acc = {"n": 4, "accuracy": 0.75, "ci95": [0.3, 0.95]}
+    score.write_into_artefact("arm-x", "harmlessness-v5", "heldout",
+                              {"kind": "arm", "all": acc, "benign-prompt pairs": acc, "seconds": 2})
+    score.write_into_artefact("arm-x", "harmlessness-v8", "heldout", {"kind": "arm", "all": acc})
+    meta = json.loads((tmp_path / "arm-x.json").read_text())
+    assert meta["heldout"] == {"n": 3, "accuracy": 0.5}
+    assert meta["heldout_scored"] == {"harmlessness-v5": {"all": acc, "benign-prompt pairs": acc},
+                                      "harmlessness-v8": {"all": acc}}
+    assert meta["heldout_scored_by"] == ["python -m genarm.score --data harmlessness-v5",
+                                         "python -m genarm.score --data harmlessness-v8"]
+    with pytest.raises(SystemExit) as e:  # a pair file has no name to record it under
+        score.main(["--pairs", str(tmp_path / "p.jsonl"), "--models", "arm-x", "--into-artefact"])
+    assert e.value.code == 2
