@@ -47,6 +47,12 @@ harmlessness-v8: harmlessness-v6 + genarm.onpolicy --fluency-shared's pairs: the
               against "I cannot not not ..."), read from
               training/artefacts/fluency-shared-harmlessness.jsonl.gz: v7 stopped looping and
               declined less as its weight grew.
+harmlessness-v10: genarm.onpolicy --evasions's pairs alone (v9's own evasions on benign training
+              prompts against the base's answer; its fluent declines on harmful ones against the
+              base's compliance), read from training/artefacts/evasion-harmlessness.jsonl.gz.
+harmlessness-v11: harmlessness-v7 (the data of v9's two parents, replayed so that the declines on
+              harmful prompts stay) + the v10 pairs, each v10 pair three times in the train split
+              (TRAIN_REPEAT): trained from v9, v10's data alone took every decline away.
 
 Rules (../shared/data/README.md):
 - drop pairs with identical sides or different prompts on the two sides; dedupe;
@@ -76,13 +82,16 @@ HELDOUT_PCT = 10
 MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
 MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
 SYSTEM = None  # the template's own default system prompt is used
-DATA_VERSION = "11"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4, 7: + harmlessness-v5, 8: + harmlessness-v6, 9: + harmlessness-v7, 10: + harmlessness-v8, 11: + harmlessness-v10)
+DATA_VERSION = "12"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4, 7: + harmlessness-v5, 8: + harmlessness-v6, 9: + harmlessness-v7, 10: + harmlessness-v8, 11: + harmlessness-v10, 12: + harmlessness-v11)
 # the held-out split is a hash of "<key>:<first user turn>"; a data set that extends an
 # objective hashes with that objective's key, so the two share their held-out prompts
 SPLIT_KEY = {"helpfulness-extra": "helpfulness", "helpfulness-long": "helpfulness", "harmlessness-v2": "harmlessness",
              "harmlessness-v3": "harmlessness", "harmlessness-v4": "harmlessness", "harmlessness-v5": "harmlessness",
              "harmlessness-v6": "harmlessness", "harmlessness-v7": "harmlessness",
-             "harmlessness-v8": "harmlessness", "harmlessness-v10": "harmlessness"}
+             "harmlessness-v8": "harmlessness", "harmlessness-v10": "harmlessness", "harmlessness-v11": "harmlessness"}
+# train-split pairs whose source starts with a prefix, repeated: a small on-policy set weighed
+# against the larger one it is mixed with (held-out pairs are never repeated)
+TRAIN_REPEAT = {"harmlessness-v11": {"evasion-": 3}}
 RESPONSE_CAP = {"helpfulness-long": 192}  # data sets whose responses are cut elsewhere than MAX_RESPONSE_TOKENS
 
 
@@ -353,6 +362,7 @@ def build(tok=None, force: bool = False) -> dict:
     objectives["harmlessness-v8"] = objectives["harmlessness-v6"] + contrast_pairs("fluency-shared-harmlessness.jsonl.gz")
     # v9's own evasions on benign training prompts (genarm.onpolicy --evasions): trained from v9, a soup
     objectives["harmlessness-v10"] = contrast_pairs("evasion-harmlessness.jsonl.gz")
+    objectives["harmlessness-v11"] = objectives["harmlessness-v7"] + objectives["harmlessness-v10"]
     outdir.mkdir(parents=True, exist_ok=True)
     counts_all = {"heldout_pct": HELDOUT_PCT, "max_prompt_tokens": MAX_PROMPT_TOKENS,
                   "max_response_tokens": MAX_RESPONSE_TOKENS, "eval_prompts_banned": len(banned)}
@@ -367,6 +377,10 @@ def build(tok=None, force: bool = False) -> dict:
         split = {"train": [], "heldout": []}
         for p in pairs:
             split["heldout" if bucket(SPLIT_KEY.get(obj, obj) + ":" + p["key"]) < HELDOUT_PCT else "train"].append(p)
+        for prefix, k in TRAIN_REPEAT.get(obj, {}).items():
+            extra = [p for p in split["train"] if p["source"].startswith(prefix)] * (k - 1)
+            split["train"] += extra
+            c[f"train_repeated_{prefix}"] = len(extra)
         for name, rows in split.items():
             with open(outdir / f"{obj}.{name}.jsonl", "w") as f:
                 for r in rows:

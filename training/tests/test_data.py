@@ -220,3 +220,20 @@ def test_helpfulness_long_is_the_same_pairs_cut_later(splits):
                 assert len(b[side]) == len(a[side]) or len(a[side]) == cap
                 longer += len(b[side]) > cap
     assert longer > 0
+
+
+def test_harmlessness_v11_replays_v7_and_repeats_only_the_evasion_train_pairs(splits):
+    """v11 = v7's pairs in v7's split + v10's pairs, each v10 train pair TRAIN_REPEAT times (a small
+    on-policy set weighed against the replay); held-out pairs are the two sets' own, never repeated."""
+    def ident(r):
+        return r["key"], tuple(r["chosen_ids"]), tuple(r["rejected_ids"])
+    (prefix, k), = data.TRAIN_REPEAT["harmlessness-v11"].items()
+    v7, v10 = ({s: data.load_split(n, s) for s in ("train", "heldout")} for n in ("harmlessness-v7", "harmlessness-v10"))
+    v11 = {s: data.load_split("harmlessness-v11", s) for s in ("train", "heldout")}
+    assert sorted(map(ident, v11["heldout"])) == sorted(map(ident, v7["heldout"] + v10["heldout"]))
+    rest = [r for r in v11["train"] if not r["source"].startswith(prefix)]
+    assert sorted(map(ident, rest)) == sorted(map(ident, v7["train"]))
+    repeated = Counter(ident(r) for r in v11["train"] if r["source"].startswith(prefix))
+    assert set(repeated) == set(map(ident, v10["train"])) and set(repeated.values()) == {k}
+    c = json.loads((REPORTS / "data_counts.json").read_text())["harmlessness-v11"]
+    assert c["train_pairs"] == len(v11["train"]) and c[f"train_repeated_{prefix}"] == (k - 1) * len(repeated)
