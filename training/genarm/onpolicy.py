@@ -582,6 +582,82 @@ def evasions(args) -> dict:
     return counts
 
 
+# The helpfulness ARM alone, at (1, 0) and (2, 0), repeats a 5-word run in 21-38% of its answers
+# against the base's 2-12% (reports/steering.md), and the repetition penalty only halves that. HH's
+# helpful pairs never show the ARM a loop of its own. Here it guides the base at the eval's weights
+# (1 greedy, 2 at T = 0.7) on HH helpful training prompts; wherever its answer repeats itself, the
+# sentences before the first repeating one are kept and continued by the base (T = 0.7), and that
+# fluent continuation is preferred over the loop. The shared prefix cancels in the pair's margin
+# (as in the --fluency-shared pairs), so the gradient lands on where the loop begins. Both sides
+# are cut to one token length, and a pair is kept only if the cut loop still repeats and the cut
+# continuation does not.
+REPEAT_SETTINGS = ((1.0, 0.0), (2.0, 0.7))  # (helpfulness weight, temperature; 0 = greedy)
+OUT_REPEATS = ARTEFACTS / "repeats-helpfulness.jsonl.gz"
+REPEATS_GENERATIONS = ARTEFACTS / "repeats-generations.jsonl.gz"
+
+
+def repeat_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
+    """Pairs from the guided loops and their continued prefixes (see above): at most one per prompt and setting."""
+    out, counts = [], Counter()
+    for r in rows:
+        for g, fluent in zip(r["guided"], r["continued"]):
+            if fluent is None:
+                continue
+            n = len(tok(g, add_special_tokens=False)["input_ids"])
+            rejected, chosen = cut_tokens(tok, g, n), cut_tokens(tok, fluent, n)
+            if not judge.repeats(rejected):
+                counts["loop_cut_away"] += 1
+            elif judge.repeats(chosen) or chosen == rejected:
+                counts["continuation_repeats"] += 1
+            else:
+                out.append({"messages": [{"role": "user", "content": r["prompt"]}], "chosen": chosen,
+                            "rejected": rejected, "source": "repeats-" + ("prefix" if r["prefix"] else "base"),
+                            "kind": "benign"})
+    counts["pairs"] = len(out)
+    counts.update({f"pairs_{k}": v for k, v in Counter(p["source"] for p in out).items()})
+    return out, dict(counts)
+
+
+def repeats(args) -> dict:
+    """Guide the base by args.arm (helpfulness) at REPEAT_SETTINGS on HH helpful training prompts,
+    continue each loop's fluent prefix with the base, then write the pairs."""
+    from .build import trained_model
+    tok, guided = base_decoder(args.threads, {"helpfulness": trained_model(args.arm, "lm")})
+    prompts, _ = train_prompts(args.benign, 0)
+    ids = [chat_ids(tok, q) for q in prompts]
+    seeds = [71_000 + i for i in range(len(prompts))]
+    t0, texts = time.time(), []
+    for w, temp in REPEAT_SETTINGS:
+        s = DecodeSettings(weights={"helpfulness": w}, temperature=temp, max_new=args.tokens)
+        outs = []
+        for c in range(0, len(ids), args.batch):
+            outs += guided.generate(ids[c:c + args.batch], s, seeds[c:c + args.batch])
+            print(f"[repeats {time.time() - t0:.0f} s] w{w}-T{temp}: {len(outs)}/{len(ids)}", flush=True)
+        texts.append([tok.decode(o["ids"], skip_special_tokens=True).strip() for o in outs])
+    jobs, where = [], []  # (prompt, prefix) to continue, and which (prompt, setting) each is
+    for i, q in enumerate(prompts):
+        for k, t in enumerate(texts):
+            if judge.repeats(t[i]):
+                jobs.append((q, until_repeat(t[i])))
+                where.append((i, k))
+    conts = continue_prefilled(tok, guided, jobs, args, 72_000, "repeats: continuing") if jobs else []
+    rows = [{"prompt": q, "guided": [t[i] for t in texts], "continued": [None] * len(texts), "prefix": False}
+            for i, q in enumerate(prompts)]
+    for (i, k), (_, prefix), c in zip(where, jobs, conts):
+        rows[i]["continued"][k] = c.strip()
+        rows[i]["prefix"] = rows[i]["prefix"] or bool(prefix)
+    with gzip.open(REPEATS_GENERATIONS, "wt") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    pairs, counts = repeat_pairs(rows, tok)
+    counts.update({"arm": args.arm, "settings": REPEAT_SETTINGS, "continuation_temperature": 0.7,
+                   "tokens": args.tokens, "prompts": len(prompts), "loops": len(jobs),
+                   "loops_per_setting": [sum(judge.repeats(x) for x in t) for t in texts],
+                   "wall_s": round(time.time() - t0)})
+    write_pairs(OUT_REPEATS, pairs, counts)
+    return counts
+
+
 def train_prompts(n_benign: int, n_harmful: int) -> tuple[list[str], list[str]]:
     banned = eval_prompts()
 
@@ -639,8 +715,14 @@ def main(argv=None) -> int:
     ap.add_argument("--evasions", action="store_true",
                     help="the ARM's evasions on benign training prompts (XSTest safe, HH helpful) as negatives, "
                          "at the eval's weights (evasion-harmlessness.jsonl.gz)")
+    ap.add_argument("--repeats", action="store_true",
+                    help="the helpfulness ARM's own loops on HH helpful training prompts against their fluent prefix "
+                         "continued by the base (repeats-helpfulness.jsonl.gz; --arm arm-helpfulness)")
     ap.add_argument("--reuse", action="store_true", help="--fluency-shared: pairs from the written declines, no decoding")
     args = ap.parse_args(argv)
+    if args.repeats:
+        print(json.dumps(repeats(args), indent=1))
+        return 0
     if args.evasions:
         print(json.dumps(evasions(args), indent=1))
         return 0

@@ -78,3 +78,22 @@ def test_opener_pairs_share_the_opener_and_swap_by_prompt(tok):
         assert d[:3] == c[:3] == "I'm"  # the shared opener: the margin is decided after it
         n, m = (len(tok(x, add_special_tokens=False)["input_ids"]) for x in (d, c))
         assert abs(n - m) <= 1
+
+
+def test_repeat_pairs_prefer_the_fluent_continuation_of_the_loops_prefix(tok):
+    from genarm.onpolicy import repeat_pairs
+    loop = ("To bake bread, mix flour and water. Then knead the dough well. "
+            "Then knead the dough well. Then knead the dough well.")
+    prefix = until_repeat(loop)
+    assert prefix == "To bake bread, mix flour and water. Then knead the dough well."
+    fluent = prefix + " Let it rise for an hour, shape it, and bake it at 220 C until the crust is brown and hollow-sounding."
+    rows = [{"prompt": "How do I bake bread?", "guided": [loop, "A fine answer."], "continued": [fluent, None], "prefix": True},
+            # the base's continuation loops too: no pair
+            {"prompt": "again", "guided": [loop], "continued": [loop], "prefix": True}]
+    pairs, counts = repeat_pairs(rows, tok)
+    assert counts["pairs"] == 1 and counts["continuation_repeats"] == 1
+    (p,) = pairs
+    assert p["rejected"] == loop and p["chosen"].startswith(prefix) and not judge.repeats(p["chosen"])
+    n = [len(tok(p[s], add_special_tokens=False)["input_ids"]) for s in ("chosen", "rejected")]
+    assert abs(n[0] - n[1]) <= 1, n  # one token length: the loop's
+    assert p["source"] == "repeats-prefix" and p["messages"] == [{"role": "user", "content": "How do I bake bread?"}]
