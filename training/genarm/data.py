@@ -53,6 +53,12 @@ harmlessness-v10: genarm.onpolicy --evasions's pairs alone (v9's own evasions on
 harmlessness-v11: harmlessness-v7 (the data of v9's two parents, replayed so that the declines on
               harmful prompts stay) + the v10 pairs, each v10 pair three times in the train split
               (TRAIN_REPEAT): trained from v9, v10's data alone took every decline away.
+helpfulness-v2: helpfulness's HH pairs, thinned in the train split to HH_REPLAY (TRAIN_KEEP:
+              evenly spaced, so the held-out pairs and their split are helpfulness's own) + genarm.onpolicy
+              --repeats's pairs (the helpfulness ARM's own loops against their fluent prefix continued
+              by the base), each twice in the train split, read from
+              training/artefacts/repeats-helpfulness.jsonl.gz: trained from arm-helpfulness, whose LoRA
+              on every layer makes a full HH epoch an hour on the CPU.
 
 Rules (../shared/data/README.md):
 - drop pairs with identical sides or different prompts on the two sides; dedupe;
@@ -82,16 +88,20 @@ HELDOUT_PCT = 10
 MAX_PROMPT_TOKENS = 160   # left-truncated (the end of a dialogue matters most)
 MAX_RESPONSE_TOKENS = 96  # right-truncated; both sides of a pair alike
 SYSTEM = None  # the template's own default system prompt is used
-DATA_VERSION = "12"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4, 7: + harmlessness-v5, 8: + harmlessness-v6, 9: + harmlessness-v7, 10: + harmlessness-v8, 11: + harmlessness-v10, 12: + harmlessness-v11)
+DATA_VERSION = "13"  # bump when the prepared files change (2: + helpfulness-extra, 3: + helpfulness-long, 4: + harmlessness-v2, 5: + harmlessness-v3, 6: + harmlessness-v4, 7: + harmlessness-v5, 8: + harmlessness-v6, 9: + harmlessness-v7, 10: + harmlessness-v8, 11: + harmlessness-v10, 12: + harmlessness-v11, 13: + helpfulness-v2)
 # the held-out split is a hash of "<key>:<first user turn>"; a data set that extends an
 # objective hashes with that objective's key, so the two share their held-out prompts
 SPLIT_KEY = {"helpfulness-extra": "helpfulness", "helpfulness-long": "helpfulness", "harmlessness-v2": "harmlessness",
              "harmlessness-v3": "harmlessness", "harmlessness-v4": "harmlessness", "harmlessness-v5": "harmlessness",
              "harmlessness-v6": "harmlessness", "harmlessness-v7": "harmlessness",
-             "harmlessness-v8": "harmlessness", "harmlessness-v10": "harmlessness", "harmlessness-v11": "harmlessness"}
+             "harmlessness-v8": "harmlessness", "harmlessness-v10": "harmlessness", "harmlessness-v11": "harmlessness",
+             "helpfulness-v2": "helpfulness"}
 # train-split pairs whose source starts with a prefix, repeated: a small on-policy set weighed
 # against the larger one it is mixed with (held-out pairs are never repeated)
-TRAIN_REPEAT = {"harmlessness-v11": {"evasion-": 3}}
+TRAIN_REPEAT = {"harmlessness-v11": {"evasion-": 3}, "helpfulness-v2": {"repeats-": 2}}
+# train-split pairs of a source thinned to N, evenly spaced (a replay of a large set beside a small one)
+HH_REPLAY = 480
+TRAIN_KEEP = {"helpfulness-v2": {"hh-helpful": HH_REPLAY}}
 RESPONSE_CAP = {"helpfulness-long": 192}  # data sets whose responses are cut elsewhere than MAX_RESPONSE_TOKENS
 
 
@@ -363,6 +373,7 @@ def build(tok=None, force: bool = False) -> dict:
     # v9's own evasions on benign training prompts (genarm.onpolicy --evasions): trained from v9, a soup
     objectives["harmlessness-v10"] = contrast_pairs("evasion-harmlessness.jsonl.gz")
     objectives["harmlessness-v11"] = objectives["harmlessness-v7"] + objectives["harmlessness-v10"]
+    objectives["helpfulness-v2"] = helpful + onpolicy_pairs("repeats-helpfulness.jsonl.gz")
     outdir.mkdir(parents=True, exist_ok=True)
     counts_all = {"heldout_pct": HELDOUT_PCT, "max_prompt_tokens": MAX_PROMPT_TOKENS,
                   "max_response_tokens": MAX_RESPONSE_TOKENS, "eval_prompts_banned": len(banned)}
@@ -377,6 +388,11 @@ def build(tok=None, force: bool = False) -> dict:
         split = {"train": [], "heldout": []}
         for p in pairs:
             split["heldout" if bucket(SPLIT_KEY.get(obj, obj) + ":" + p["key"]) < HELDOUT_PCT else "train"].append(p)
+        for src, n in TRAIN_KEEP.get(obj, {}).items():
+            rows = [p for p in split["train"] if p["source"] == src]
+            keep = {id(rows[i * len(rows) // n]) for i in range(min(n, len(rows)))}
+            split["train"] = [p for p in split["train"] if p["source"] != src or id(p) in keep]
+            c[f"train_thinned_{src}"] = len(rows) - len(keep)
         for prefix, k in TRAIN_REPEAT.get(obj, {}).items():
             extra = [p for p in split["train"] if p["source"].startswith(prefix)] * (k - 1)
             split["train"] += extra

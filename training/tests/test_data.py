@@ -237,3 +237,22 @@ def test_harmlessness_v11_replays_v7_and_repeats_only_the_evasion_train_pairs(sp
     assert set(repeated) == set(map(ident, v10["train"])) and set(repeated.values()) == {k}
     c = json.loads((REPORTS / "data_counts.json").read_text())["harmlessness-v11"]
     assert c["train_pairs"] == len(v11["train"]) and c[f"train_repeated_{prefix}"] == (k - 1) * len(repeated)
+
+
+def test_helpfulness_v2_thins_the_hh_replay_and_repeats_the_loop_pairs(splits):
+    """helpfulness-v2 = helpfulness's held-out pairs unchanged, its HH train pairs thinned evenly to
+    HH_REPLAY, + the --repeats pairs, each TRAIN_REPEAT times in the train split."""
+    def ident(r):
+        return r["key"], tuple(r["chosen_ids"]), tuple(r["rejected_ids"])
+    v2 = {s: data.load_split("helpfulness-v2", s) for s in ("train", "heldout")}
+    hh = [r for r in v2["heldout"] if r["source"] == "hh-helpful"]
+    assert list(map(ident, hh)) == list(map(ident, splits["helpfulness", "heldout"]))
+    replay = [ident(r) for r in v2["train"] if r["source"] == "hh-helpful"]
+    full = list(map(ident, splits["helpfulness", "train"]))
+    assert len(replay) == data.HH_REPLAY == len(set(replay)) and set(replay) <= set(full)
+    pos = sorted(full.index(x) for x in replay)  # evenly spaced over the whole train split
+    assert pos[0] < len(full) // data.HH_REPLAY + 1 and pos[-1] > len(full) - len(full) // data.HH_REPLAY - 2
+    (prefix, k), = data.TRAIN_REPEAT["helpfulness-v2"].items()
+    loops = Counter(ident(r) for r in v2["train"] if r["source"].startswith(prefix))
+    assert loops and set(loops.values()) == {k}
+    assert not [r for r in v2["heldout"] if r["source"].startswith(prefix) and ident(r) in loops]
