@@ -29,6 +29,12 @@ def collect() -> dict:
     return rep
 
 
+def same_weights(a: str, b: str) -> bool:
+    """Whether two committed artefacts hold the same tensors (a version kept under its own name)."""
+    fa, fb = ARTEFACTS / f"{a}.safetensors", ARTEFACTS / f"{b}.safetensors"
+    return fa.exists() and fb.exists() and fa.read_bytes() == fb.read_bytes()
+
+
 def table(rep: dict) -> str:
     lines = ["| objective | model | held-out accuracy | 95% CI | train pairs | held-out pairs | train wall time |",
              "|---|---|---|---|---|---|---|"]
@@ -41,6 +47,8 @@ def table(rep: dict) -> str:
         kind = {"arm": "ARM (GenARM loss)", "rm": "trajectory RM (Bradley-Terry)"}[r["kind"]]
         if name.startswith("abl-"):
             kind += f" — ablation: {name[4:]}"
+        elif same_weights(name, f"{r['kind']}-{r['objective']}"):
+            kind += f" — {name}, the shipped one (data {r.get('data')})"
         elif not shipped((name, r)):
             kind += f" — candidate, not shipped: {name} (data {r.get('data')})"
         if "soup" in r:  # genarm.soup: no training of its own, scored by genarm.score
