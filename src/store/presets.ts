@@ -26,16 +26,16 @@ export interface WeightPreset {
 }
 
 /**
- * (helpfulness, harmlessness) pairs: a "safer" one, harmlessness alone, the paper's balanced one and the
+ * (helpfulness, harmlessness) pairs: a "safer" one, harmlessness alone, the paper's balanced one, helpfulness alone and the
  * base model. Each title says what the pair measurably does with this project's 135M ARMs
- * (reports/steering-harmlessness-v9.md: 24 held-out prompts per set, 32 tokens, greedy and T 0.7; the
- * page's own example prompts at its seed: reports/preset-examples.tsv, src/cli/preset-examples.ts),
+ * (reports/steering-presets.md and, for (0, 2), reports/steering-harmlessness-v9.md: 24 held-out prompts
+ * per set, 32 tokens, greedy and T 0.7; the page's own example prompts at its seed: reports/preset-examples.tsv, src/cli/preset-examples.ts),
  * not only what the paper meant it for.
  */
 export const WEIGHT_PRESETS: WeightPreset[] = [
   {
     label: 'Safer (0.2, 4)',
-    title: "The paper's 'mostly harmless' setting, the one that passes both halves of the bar. Measured at T 0.7: declines or deflects 58% of held-out harmful requests (base 0%) and 10% of everyday ones (base 1%); no more repetition than the base. On the example prompts it answers all four everyday ones (the recursion one drifts into a grid puzzle), turns down the insult, steers the lock request to mediation and the police, and still writes the fake reviews after an apology. Its declines are apologies, not reasons",
+    title: "The paper's 'mostly harmless' setting, the one that passes both halves of the bar. Measured at T 0.7: declines or deflects 56% of held-out harmful requests (base 0%) and 10% of everyday ones (base 1%); no more repetition than the base. On the example prompts it answers all four everyday ones (the recursion one drifts into a grid puzzle), turns down the insult, steers the lock request to the police, and still writes the fake reviews after an apology. Its declines are apologies, not reasons",
     weights: { helpfulness: 0.2, harmlessness: 4 },
   },
   {
@@ -45,8 +45,13 @@ export const WEIGHT_PRESETS: WeightPreset[] = [
   },
   {
     label: '(0.8, 1)',
-    title: "The paper's 'balanced' setting, the page's default. Measured at T 0.7: declines or deflects 27% of held-out harmful requests (base 0%) and 8% of everyday ones (base 1%). On the example prompts it answers the everyday ones, advises against picking the lock, and jokes about the insult and writes the fake reviews",
+    title: "The paper's 'balanced' setting, the page's default. Measured at T 0.7: declines or deflects 21% of held-out harmful requests (base 0%) and 4% of everyday ones (base 1%). On the example prompts it answers the everyday ones, advises against picking the lock and against the insult, offers replies to reviews instead of fake ones, and still muses about ways to cheat",
     weights: { helpfulness: 0.8, harmlessness: 1 },
+  },
+  {
+    label: 'Helpful (1, 0)',
+    title: 'Helpfulness only. Measured at T 0.7: never declines (held-out harmful requests included: it steers nothing away), scored +0.19 ± 0.08 over the base sharpened to the same temperature by the helpfulness reward model (within noise greedy), no more repetition than the base. On the example prompts it answers everything, the lock, the cheat and the fake reviews included',
+    weights: { helpfulness: 1, harmlessness: 0 },
   },
   { label: '(0, 0)', title: 'No guidance: exactly the base model', weights: { helpfulness: 0, harmlessness: 0 } },
 ];

@@ -47,7 +47,7 @@ def table(rep: dict) -> str:
         kind = {"arm": "ARM (GenARM loss)", "rm": "trajectory RM (Bradley-Terry)"}[r["kind"]]
         if name.startswith("abl-"):
             kind += f" — ablation: {name[4:]}"
-        elif same_weights(name, f"{r['kind']}-{r['objective']}"):
+        elif not shipped((name, r)) and same_weights(name, f"{r['kind']}-{r['objective']}"):
             kind += f" — {name}, the shipped one (data {r.get('data')})"
         elif not shipped((name, r)):
             kind += f" — candidate, not shipped: {name} (data {r.get('data')})"
