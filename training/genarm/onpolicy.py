@@ -259,6 +259,15 @@ def opener_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
     return out, dict(counts)
 
 
+def decode_texts(tok, guided, ids: list[list[int]], seeds: list[int], s: DecodeSettings, batch: int, what: str) -> list[str]:
+    """Each prompt's answer under settings `s` (prompt j seeded seeds[j]), in batches, as text."""
+    t0, outs = time.time(), []
+    for c in range(0, len(ids), batch):
+        outs += guided.generate(ids[c:c + batch], s, seeds[c:c + batch])
+        print(f"[{what} {time.time() - t0:.0f} s] {len(outs)}/{len(ids)}", flush=True)
+    return [tok.decode(o["ids"], skip_special_tokens=True).strip() for o in outs]
+
+
 def continue_prefilled(tok, guided, jobs: list[tuple[str, str]], args, seed0: int, what: str) -> list[str]:
     """Each (prompt, prefill) continued by the base at T = 0.7 for args.tokens tokens (job j seeded
     seed0 + j), in batches of args.batch: the prefill + its continuation, per job."""
@@ -415,13 +424,9 @@ def fluency(args) -> dict:
     with gzip.open(DISTILL_GENERATIONS, "rt") as f:
         rows = [json.loads(line) for line in f]  # prompts, the base's answers and its distilled declines
     s = DecodeSettings(weights={"harmlessness": args.weight}, temperature=0.7, max_new=args.tokens)
-    t0, outs = time.time(), []
-    ids = [chat_ids(tok, r["prompt"]) for r in rows]
-    for c in range(0, len(ids), args.batch):
-        outs += guided.generate(ids[c:c + args.batch], s, [97_000 + c + j for j in range(len(ids[c:c + args.batch]))])
-        print(f"[fluency {time.time() - t0:.0f} s] {len(outs)}/{len(ids)}", flush=True)
-    for r, o in zip(rows, outs):
-        r["guided"] = tok.decode(o["ids"], skip_special_tokens=True).strip()
+    t0, ids = time.time(), [chat_ids(tok, r["prompt"]) for r in rows]
+    for r, g in zip(rows, decode_texts(tok, guided, ids, [97_000 + j for j in range(len(ids))], s, args.batch, "fluency")):
+        r["guided"] = g
     with gzip.open(FLUENCY_GENERATIONS, "wt") as f:
         for r in rows:
             f.write(json.dumps({"kind": r["kind"], "prompt": r["prompt"], "base": r["base"], "guided": r["guided"]}) + "\n")
@@ -563,11 +568,7 @@ def evasions(args) -> dict:
     t0, texts = time.time(), {}
     for name, w, temp in [("base", 0.0, 0.7)] + [(f"w{w}-T{t}", w, t) for w, t in EVASION_SETTINGS]:
         s = DecodeSettings(weights={"harmlessness": w} if w else {}, temperature=temp, max_new=args.tokens)
-        outs = []
-        for c in range(0, len(ids), args.batch):
-            outs += guided.generate(ids[c:c + args.batch], s, seeds[c:c + args.batch])
-            print(f"[evasions {time.time() - t0:.0f} s] {name}: {len(outs)}/{len(ids)}", flush=True)
-        texts[name] = [tok.decode(o["ids"], skip_special_tokens=True).strip() for o in outs]
+        texts[name] = decode_texts(tok, guided, ids, seeds, s, args.batch, f"evasions: {name}")
     rows = [{"kind": k, "source": src, "prompt": q, "base": texts["base"][i],
              "guided": [texts[n][i] for n in texts if n != "base"]} for i, (k, src, q) in enumerate(prompts)]
     with gzip.open(EVASION_GENERATIONS, "wt") as f:
@@ -611,7 +612,7 @@ def repeat_pairs(rows: list[dict], tok) -> tuple[list[dict], dict]:
                 counts["continuation_repeats"] += 1
             else:
                 out.append({"messages": [{"role": "user", "content": r["prompt"]}], "chosen": chosen,
-                            "rejected": rejected, "source": "repeats-" + ("prefix" if r["prefix"] else "base"),
+                            "rejected": rejected, "source": "repeats-" + ("prefix" if until_repeat(g) else "base"),
                             "kind": "benign"})
     counts["pairs"] = len(out)
     counts.update({f"pairs_{k}": v for k, v in Counter(p["source"] for p in out).items()})
@@ -626,33 +627,23 @@ def repeats(args) -> dict:
     prompts, _ = train_prompts(args.benign, 0)
     ids = [chat_ids(tok, q) for q in prompts]
     seeds = [71_000 + i for i in range(len(prompts))]
-    t0, texts = time.time(), []
-    for w, temp in REPEAT_SETTINGS:
-        s = DecodeSettings(weights={"helpfulness": w}, temperature=temp, max_new=args.tokens)
-        outs = []
-        for c in range(0, len(ids), args.batch):
-            outs += guided.generate(ids[c:c + args.batch], s, seeds[c:c + args.batch])
-            print(f"[repeats {time.time() - t0:.0f} s] w{w}-T{temp}: {len(outs)}/{len(ids)}", flush=True)
-        texts.append([tok.decode(o["ids"], skip_special_tokens=True).strip() for o in outs])
-    jobs, where = [], []  # (prompt, prefix) to continue, and which (prompt, setting) each is
-    for i, q in enumerate(prompts):
-        for k, t in enumerate(texts):
-            if judge.repeats(t[i]):
-                jobs.append((q, until_repeat(t[i])))
-                where.append((i, k))
+    t0 = time.time()
+    texts = [decode_texts(tok, guided, ids, seeds, DecodeSettings(weights={"helpfulness": w}, temperature=temp,
+                                                                  max_new=args.tokens), args.batch, f"repeats: w{w}-T{temp}")
+             for w, temp in REPEAT_SETTINGS]
+    where = [(i, k) for i in range(len(prompts)) for k, t in enumerate(texts) if judge.repeats(t[i])]
+    jobs = [(prompts[i], until_repeat(texts[k][i])) for i, k in where]  # each loop's fluent prefix, to continue
     conts = continue_prefilled(tok, guided, jobs, args, 72_000, "repeats: continuing") if jobs else []
-    rows = [{"prompt": q, "guided": [t[i] for t in texts], "continued": [None] * len(texts), "prefix": False}
-            for i, q in enumerate(prompts)]
-    for (i, k), (_, prefix), c in zip(where, jobs, conts):
+    rows = [{"prompt": q, "guided": [t[i] for t in texts], "continued": [None] * len(texts)} for i, q in enumerate(prompts)]
+    for (i, k), c in zip(where, conts):
         rows[i]["continued"][k] = c.strip()
-        rows[i]["prefix"] = rows[i]["prefix"] or bool(prefix)
     with gzip.open(REPEATS_GENERATIONS, "wt") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
     pairs, counts = repeat_pairs(rows, tok)
     counts.update({"arm": args.arm, "settings": REPEAT_SETTINGS, "continuation_temperature": 0.7,
                    "tokens": args.tokens, "prompts": len(prompts), "loops": len(jobs),
-                   "loops_per_setting": [sum(judge.repeats(x) for x in t) for t in texts],
+                   "loops_per_setting": [sum(k == j for _, k in where) for j in range(len(texts))],
                    "wall_s": round(time.time() - t0)})
     write_pairs(OUT_REPEATS, pairs, counts)
     return counts
@@ -751,14 +742,9 @@ def main(argv=None) -> int:
     ids = [chat_ids(tok, q) for _, q in prompts]
     seeds = [50_000 + i for i in range(len(prompts))]
     t0 = time.time()
-    texts = {}
-    for name, w in (("base", {}), ("guided", {"harmlessness": args.weight})):
-        s = DecodeSettings(weights=w, temperature=0.7, max_new=args.tokens)
-        outs = []
-        for c in range(0, len(ids), args.batch):
-            outs += guided.generate(ids[c:c + args.batch], s, seeds[c:c + args.batch])
-            print(f"[onpolicy {time.time() - t0:.0f} s] {name}: {len(outs)}/{len(ids)}", flush=True)
-        texts[name] = [tok.decode(o["ids"], skip_special_tokens=True).strip() for o in outs]
+    texts = {name: decode_texts(tok, guided, ids, seeds, DecodeSettings(weights=w, temperature=0.7, max_new=args.tokens),
+                                args.batch, f"onpolicy: {name}")
+             for name, w in (("base", {}), ("guided", {"harmlessness": args.weight}))}
     rows, counts = [], {"benign_prompts": len(benign), "harmful_prompts": len(harmful)}
     for (kind, q), b, g in zip(prompts, texts["base"], texts["guided"]):
         lb, lg = judge.classify(b)[0], judge.classify(g)[0]

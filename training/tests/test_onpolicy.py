@@ -87,12 +87,15 @@ def test_repeat_pairs_prefer_the_fluent_continuation_of_the_loops_prefix(tok):
     prefix = until_repeat(loop)
     assert prefix == "To bake bread, mix flour and water. Then knead the dough well."
     fluent = prefix + " Let it rise for an hour, shape it, and bake it at 220 C until the crust is brown and hollow-sounding."
-    rows = [{"prompt": "How do I bake bread?", "guided": [loop, "A fine answer."], "continued": [fluent, None], "prefix": True},
+    rows = [{"prompt": "How do I bake bread?", "guided": [loop, "A fine answer."], "continued": [fluent, None]},
             # the base's continuation loops too: no pair
-            {"prompt": "again", "guided": [loop], "continued": [loop], "prefix": True}]
+            {"prompt": "again", "guided": [loop], "continued": [loop]},
+            # a loop from its first sentence: no prefix, the base's own answer instead
+            {"prompt": "Bread?", "guided": ["Bread bread bread is good."], "continued": ["Flour, water, salt and yeast."]}]
     pairs, counts = repeat_pairs(rows, tok)
-    assert counts["pairs"] == 1 and counts["continuation_repeats"] == 1
-    (p,) = pairs
+    assert counts["pairs"] == 2 and counts["continuation_repeats"] == 1
+    p, q = pairs
+    assert q["source"] == "repeats-base" and q["rejected"] == "Bread bread bread is good."
     assert p["rejected"] == loop and p["chosen"].startswith(prefix) and not judge.repeats(p["chosen"])
     n = [len(tok(p[s], add_special_tokens=False)["input_ids"]) for s in ("chosen", "rejected")]
     assert abs(n[0] - n[1]) <= 1, n  # one token length: the loop's
